@@ -1,0 +1,290 @@
+"""Parallel corpora: English <-> each language, from the machine's gettext catalogs and from
+the user's own TSV / JSONL / monolingual files.
+
+A corpus is a folder of plain files:
+  train.tsv, dev.tsv   lang <TAB> en <TAB> xx        (one pair per line)
+  mono.tsv             lang <TAB> text               (monolingual, the teacher labels it)
+  stats.json           per-language counts
+The train/dev split is by English message, and a dev sentence never appears in train, in any
+language or on either side.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import struct
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from distill.errors import EdgekitError
+from distill.fsutil import atomic_dir
+
+DEFAULT_LOCALE_DIR = Path("/usr/share/locale")
+MIN_CHARS, MAX_CHARS, MAX_WORDS = 3, 200, 40
+
+_PLACEHOLDER = re.compile(
+    r"%%"                                     # literal percent: not a placeholder
+    r"|%(?:\d+\$)?(?:\(\w+\))?[-+ #0']*(?:\d+|\*)?(?:\.\d+)?(?:hh|h|ll|l|L|q|j|z|t|I64)?"
+    r"[diouxXeEfFgGaAcsSpn]"                  # printf / python %-format
+    r"|%\d"                                    # Qt: %1
+    r"|\{[\w.]*(?:[:!][^{}]*)?\}"            # brace format: {name}, {0:.2f}
+    r"|\$\{\w+\}"                              # shell: ${name}
+)
+_POSITIONAL = re.compile(r"%\d+\$")
+_CJK_ACCEL = re.compile(r"\s*[(（][_&~]?[A-Za-z0-9][)）]")
+_MARKUP = re.compile(r"<[A-Za-z/!][^>]*>|https?://|\\[a-z]|&[a-z]+;|\|\|")
+
+
+@dataclass
+class Corpus:
+    train: list[tuple[str, str, str]] = field(default_factory=list)  # (lang, en, xx)
+    dev: list[tuple[str, str, str]] = field(default_factory=list)
+    mono: list[tuple[str, str]] = field(default_factory=list)  # (lang, text)
+
+    def languages(self) -> list[str]:
+        return sorted({lang for lang, _, _ in self.train} | {lang for lang, _ in self.mono})
+
+
+# ------------------------------------------------------------------ gettext catalogs
+
+def read_mo(path: Path) -> Iterator[tuple[str, str]]:
+    """Yield (msgid, msgstr) from a GNU .mo file; plural entries give their first forms,
+    context prefixes are dropped. Unreadable files yield nothing."""
+    data = Path(path).read_bytes()
+    if len(data) < 28:
+        return
+    magic = struct.unpack_from("<I", data)[0]
+    order = "<" if magic == 0x950412DE else ">" if magic == 0xDE120495 else None
+    if order is None:
+        return
+    _, n, orig_at, trans_at = struct.unpack_from(order + "4I", data, 4)
+    for i in range(n):
+        olen, ooff = struct.unpack_from(order + "2I", data, orig_at + 8 * i)
+        tlen, toff = struct.unpack_from(order + "2I", data, trans_at + 8 * i)
+        try:
+            msgid = data[ooff : ooff + olen].decode("utf-8")
+            msgstr = data[toff : toff + tlen].decode("utf-8")
+        except UnicodeDecodeError:
+            continue
+        if not msgid:
+            continue  # the catalog header
+        msgid = msgid.split("\x04")[-1].split("\x00")[0]
+        yield msgid, msgstr.split("\x00")[0]
+
+
+def locale_language(locale: str) -> str:
+    """'pt_BR' -> 'pt', 'sr@latin' -> 'sr', 'zh_CN' -> 'zh'."""
+    return re.split(r"[_@.]", locale)[0].lower()
+
+
+def available_languages(locale_dir: Path = DEFAULT_LOCALE_DIR) -> dict[str, list[Path]]:
+    """Language code -> its .mo files."""
+    out: dict[str, list[Path]] = defaultdict(list)
+    for mo in sorted(Path(locale_dir).glob("*/LC_MESSAGES/*.mo")):
+        lang = locale_language(mo.parent.parent.name)
+        if lang != "en":
+            out[lang].append(mo)
+    return dict(out)
+
+
+def strip_accelerators(text: str) -> str:
+    """Remove keyboard-mnemonic markers: GTK '_File', Qt '&File', CJK '打开(_O)'."""
+    text = _CJK_ACCEL.sub("", text)
+    if text.count("_") == 1:
+        text = re.sub(r"_(?=\w)", "", text)
+    text = re.sub(r"&(?=\w)(?![a-z]+;)", "", text).replace("&&", "&")
+    return text
+
+
+def placeholders(text: str) -> Counter:
+    found = (_POSITIONAL.sub("%", m) for m in _PLACEHOLDER.findall(text))
+    return Counter(p for p in found if p != "%%")
+
+
+def clean(text: str) -> str | None:
+    """A catalog message as a training sentence, or None when it is not one."""
+    text = " ".join(strip_accelerators(text).split())
+    if _MARKUP.search(text):
+        return None
+    if not MIN_CHARS <= len(text) <= MAX_CHARS or len(text.split()) > MAX_WORDS:
+        return None
+    if sum(ch.isalpha() for ch in text) < 2:
+        return None
+    return text
+
+
+def clean_pair(en: str, xx: str) -> tuple[str, str] | None:
+    if not xx or placeholders(en) != placeholders(xx):
+        return None
+    en_c, xx_c = clean(en), clean(xx)
+    if en_c is None or xx_c is None or en_c.casefold() == xx_c.casefold():
+        return None
+    return en_c, xx_c
+
+
+def gettext_pairs(langs: Iterable[str], locale_dir: Path = DEFAULT_LOCALE_DIR
+                  ) -> dict[str, list[tuple[str, str]]]:
+    catalogs = available_languages(locale_dir)
+    check_languages(langs, catalogs)
+    out = {}
+    for lang in langs:
+        seen, pairs = set(), []
+        for mo in catalogs[lang]:
+            for en, xx in read_mo(mo):
+                pair = clean_pair(en, xx)
+                if pair and pair[0] not in seen:
+                    seen.add(pair[0])
+                    pairs.append(pair)
+        out[lang] = pairs
+    return out
+
+
+def check_languages(langs: Iterable[str], catalogs: dict[str, list[Path]]) -> None:
+    unknown = [lang for lang in langs if lang not in catalogs]
+    if unknown:
+        raise EdgekitError(
+            f"unknown language code {', '.join(map(repr, unknown))}: no gettext catalogs for it "
+            f"on this machine; use one of {', '.join(sorted(catalogs))} "
+            "(or bring your own pairs with --tsv LANG=FILE)")
+
+
+# ------------------------------------------------------------------ user corpora
+
+def read_tsv_pairs(lang: str, path: Path) -> list[tuple[str, str]]:
+    """`en<TAB>xx` lines."""
+    pairs = []
+    for line in _read_lines(path):
+        cols = line.split("\t")
+        if len(cols) >= 2:
+            en, xx = " ".join(cols[0].split()), " ".join(cols[1].split())
+            if en and xx:
+                pairs.append((en, xx))
+    return pairs
+
+
+def read_jsonl_pairs(path: Path) -> dict[str, list[tuple[str, str]]]:
+    """JSON lines like {"en": "Open", "fr": "Ouvrir", "de": "Öffnen"}."""
+    out: dict[str, list[tuple[str, str]]] = defaultdict(list)
+    for n, line in enumerate(_read_lines(path), 1):
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as e:
+            raise EdgekitError(f"{path}:{n}: not valid JSON ({e.msg}); expected one object "
+                               'per line like {"en": "...", "fr": "..."}') from None
+        en = " ".join(str(row.get("en", "")).split())
+        for lang, xx in row.items():
+            xx = " ".join(str(xx).split())
+            if lang != "en" and en and xx:
+                out[lang].append((en, xx))
+    return dict(out)
+
+
+def read_mono(path: Path) -> list[str]:
+    return [" ".join(line.split()) for line in _read_lines(path) if line.strip()]
+
+
+def _read_lines(path: Path) -> list[str]:
+    path = Path(path)
+    if not path.is_file():
+        raise EdgekitError(f"corpus file not found: {path}")
+    try:
+        return path.read_text(encoding="utf-8").splitlines()
+    except UnicodeDecodeError:
+        raise EdgekitError(f"{path} is not UTF-8 text; re-encode it as UTF-8") from None
+
+
+def parse_lang_path(spec: str) -> tuple[str, Path]:
+    lang, sep, path = spec.partition("=")
+    if not sep or not lang or not path:
+        raise EdgekitError(f"expected LANG=FILE, got {spec!r} (for example fr=pairs.tsv)")
+    return lang, Path(path)
+
+
+# ------------------------------------------------------------------ split and save
+
+def _is_dev(en: str, dev_percent: float) -> bool:
+    digest = hashlib.sha1(en.casefold().encode("utf-8")).digest()
+    return int.from_bytes(digest[:4], "little") % 10000 < dev_percent * 100
+
+
+def split(pairs: dict[str, list[tuple[str, str]]], dev_percent: float = 5.0,
+          max_per_lang: int | None = None) -> Corpus:
+    """Split by English message, then drop any train pair that shares a sentence with dev."""
+    corpus = Corpus()
+    for lang in sorted(pairs):
+        rows = pairs[lang][:max_per_lang] if max_per_lang else pairs[lang]
+        for en, xx in rows:
+            (corpus.dev if _is_dev(en, dev_percent) else corpus.train).append((lang, en, xx))
+    dev_sentences = {s.casefold() for _, en, xx in corpus.dev for s in (en, xx)}
+    corpus.train = [(lang, en, xx) for lang, en, xx in corpus.train
+                    if en.casefold() not in dev_sentences and xx.casefold() not in dev_sentences]
+    return corpus
+
+
+def stats(corpus: Corpus) -> dict[str, dict[str, int]]:
+    out: dict[str, dict[str, int]] = defaultdict(lambda: {"train": 0, "dev": 0, "mono": 0})
+    for name, rows in (("train", corpus.train), ("dev", corpus.dev)):
+        for lang, _, _ in rows:
+            out[lang][name] += 1
+    for lang, _ in corpus.mono:
+        out[lang]["mono"] += 1
+    return dict(sorted(out.items()))
+
+
+def save_corpus(corpus: Corpus, out_dir: Path) -> None:
+    with atomic_dir(out_dir) as tmp:
+        for name, rows in (("train", corpus.train), ("dev", corpus.dev)):
+            (tmp / f"{name}.tsv").write_text("".join("\t".join(r) + "\n" for r in rows),
+                                             encoding="utf-8")
+        (tmp / "mono.tsv").write_text("".join(f"{lang}\t{t}\n" for lang, t in corpus.mono),
+                                      encoding="utf-8")
+        (tmp / "stats.json").write_text(json.dumps(stats(corpus), indent=2))
+
+
+def load_corpus(path: Path) -> Corpus:
+    path = Path(path)
+    if not (path / "train.tsv").is_file():
+        raise EdgekitError(f"{path} is not a corpus folder (no train.tsv); "
+                           "build one with `edgekit data --out DIR`")
+    def rows(name: str, width: int) -> list[tuple]:
+        f = path / name
+        if not f.is_file():
+            return []
+        return [tuple(line.split("\t")) for line in f.read_text(encoding="utf-8").splitlines()
+                if line.count("\t") == width - 1]
+    corpus = Corpus(rows("train.tsv", 3), rows("dev.tsv", 3), rows("mono.tsv", 2))
+    if not corpus.train:
+        raise EdgekitError(f"corpus {path} has no usable pairs in train.tsv; rebuild it with "
+                           "`edgekit data` or add pairs with --tsv LANG=FILE")
+    return corpus
+
+
+def build_corpus(langs: list[str], out_dir: Path, *, locale_dir: Path = DEFAULT_LOCALE_DIR,
+                 use_gettext: bool = True, tsv: Iterable[str] = (), jsonl: Iterable[Path] = (),
+                 mono: Iterable[str] = (), dev_percent: float = 5.0,
+                 max_per_lang: int | None = None) -> Corpus:
+    """Gather pairs from every source, clean, split, and save the corpus folder."""
+    pairs: dict[str, list[tuple[str, str]]] = defaultdict(list)
+    if use_gettext and langs:
+        for lang, rows in gettext_pairs(langs, locale_dir).items():
+            pairs[lang].extend(rows)
+    for spec in tsv:
+        lang, path = parse_lang_path(spec)
+        pairs[lang].extend(read_tsv_pairs(lang, path))
+    for path in jsonl:
+        for lang, rows in read_jsonl_pairs(path).items():
+            pairs[lang].extend(rows)
+    corpus = split(dict(pairs), dev_percent, max_per_lang)
+    for spec in mono:
+        lang, path = parse_lang_path(spec)
+        corpus.mono.extend((lang, t) for t in read_mono(path))
+    if not corpus.train:
+        raise EdgekitError("the corpus has no usable pairs: every pair was empty, untranslated, "
+                           "identical, too short or too long; check the language codes and "
+                           "input files")
+    save_corpus(corpus, out_dir)
+    return corpus

@@ -1,0 +1,62 @@
+"""What teacher and student share: tokenise, batch by length, pad, pool, normalise."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+
+import numpy as np
+import torch
+from tokenizers import Tokenizer
+from tqdm.auto import tqdm
+
+log = logging.getLogger("edgekit")
+
+# forward(input_ids, attention_mask) -> (batch, dim) L2-normalised embeddings
+Forward = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+
+
+def tokenize(tokenizer: Tokenizer, texts: Sequence[str], max_len: int,
+             prefix: str = "") -> list[list[int]]:
+    """Token ids with special tokens; over-long texts keep their head and closing token."""
+    encodings = tokenizer.encode_batch([prefix + t for t in texts])
+    ids = [e.ids for e in encodings]
+    too_long = sum(len(x) > max_len for x in ids)
+    if too_long:
+        log.warning("%d text(s) longer than %d tokens were truncated", too_long, max_len)
+        ids = [x if len(x) <= max_len else x[: max_len - 1] + x[-1:] for x in ids]
+    return ids
+
+
+def pad_batch(batch: Sequence[Sequence[int]], pad_id: int) -> tuple[torch.Tensor, torch.Tensor]:
+    width = max(len(x) for x in batch)
+    ids = torch.full((len(batch), width), pad_id, dtype=torch.long)
+    mask = torch.zeros((len(batch), width), dtype=torch.long)
+    for i, x in enumerate(batch):
+        ids[i, : len(x)] = torch.tensor(x, dtype=torch.long)
+        mask[i, : len(x)] = 1
+    return ids, mask
+
+
+def length_batches(lengths: Sequence[int], batch_size: int) -> list[list[int]]:
+    """Indices grouped so each batch holds texts of similar length (little padding)."""
+    order = sorted(range(len(lengths)), key=lambda i: lengths[i])
+    return [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
+
+
+def mean_pool(hidden: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    m = mask.unsqueeze(-1).to(hidden.dtype)
+    return (hidden * m).sum(1) / m.sum(1).clamp(min=1.0)
+
+
+@torch.inference_mode()
+def encode_ids(forward: Forward, ids: Sequence[Sequence[int]], pad_id: int,
+               batch_size: int = 64, progress: bool = False, desc: str = "encode") -> np.ndarray:
+    out: np.ndarray | None = None
+    batches = length_batches([len(x) for x in ids], batch_size)
+    for index in tqdm(batches, desc=desc, disable=not progress, unit="batch", leave=False):
+        emb = forward(*pad_batch([ids[i] for i in index], pad_id)).float().numpy()
+        if out is None:
+            out = np.zeros((len(ids), emb.shape[1]), dtype=np.float32)
+        out[index] = emb
+    return out if out is not None else np.zeros((0, 0), dtype=np.float32)

@@ -1,0 +1,201 @@
+"""The student: a bottlenecked, parameter-recurrent sentence encoder in plain PyTorch.
+
+    ids -> Embedding(vocab, E) -> Linear(E, H) + positions -> LayerNorm
+        -> [k shared transformer layers] applied r times -> mean pool -> L2 norm
+
+Factorised embeddings (Ding et al. 2022) keep the vocabulary table small; sharing k layers
+across r passes keeps the depth without the parameters. Written for `torch.export`: no HF
+modeling code, the attention mask is an additive float mask built with plain arithmetic,
+pooling and normalisation are inside the graph.
+
+A saved student is a folder: config.json, model.safetensors, tokenizer.json.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from safetensors.torch import load_file, save_file
+from tokenizers import Tokenizer
+from torch import nn
+
+from distill.encoding import encode_ids, mean_pool, tokenize
+from distill.errors import EdgekitError
+from distill.fsutil import atomic_dir
+
+FORMAT = "edgekit.student/1"
+
+
+@dataclass
+class StudentConfig:
+    vocab_size: int
+    embed_dim: int = 128          # E, the bottleneck
+    hidden_size: int = 384        # H
+    num_layers: int = 3           # k distinct layers ...
+    num_recurrences: int = 2      # ... each stack applied r times
+    num_heads: int = 12
+    intermediate_size: int = 1536
+    max_len: int = 128
+    pad_id: int = 1
+    layer_norm_eps: float = 1e-12
+    teacher: str = ""
+
+    @property
+    def effective_layers(self) -> int:
+        return self.num_layers * self.num_recurrences
+
+
+class EncoderLayer(nn.Module):
+    """Post-norm BERT layer, named so the teacher's weights map one to one."""
+
+    def __init__(self, c: StudentConfig):
+        super().__init__()
+        H = c.hidden_size
+        self.num_heads = c.num_heads
+        self.query, self.key, self.value = nn.Linear(H, H), nn.Linear(H, H), nn.Linear(H, H)
+        self.attn_out = nn.Linear(H, H)
+        self.attn_norm = nn.LayerNorm(H, eps=c.layer_norm_eps)
+        self.ffn_in = nn.Linear(H, c.intermediate_size)
+        self.ffn_out = nn.Linear(c.intermediate_size, H)
+        self.ffn_norm = nn.LayerNorm(H, eps=c.layer_norm_eps)
+
+    def forward(self, x: torch.Tensor, attn_bias: torch.Tensor) -> torch.Tensor:
+        B, T, H = x.shape
+        def heads(t: torch.Tensor) -> torch.Tensor:
+            return t.view(B, T, self.num_heads, H // self.num_heads).transpose(1, 2)
+        q, k, v = heads(self.query(x)), heads(self.key(x)), heads(self.value(x))
+        ctx = F.scaled_dot_product_attention(q, k, v, attn_mask=attn_bias)
+        x = self.attn_norm(x + self.attn_out(ctx.transpose(1, 2).reshape(B, T, H)))
+        return self.ffn_norm(x + self.ffn_out(F.gelu(self.ffn_in(x))))
+
+
+class Student(nn.Module):
+    def __init__(self, config: StudentConfig):
+        super().__init__()
+        c = self.config = config
+        self.token_embed = nn.Embedding(c.vocab_size, c.embed_dim)
+        self.embed_proj = nn.Linear(c.embed_dim, c.hidden_size, bias=False)
+        self.pos_embed = nn.Embedding(c.max_len, c.hidden_size)
+        self.embed_norm = nn.LayerNorm(c.hidden_size, eps=c.layer_norm_eps)
+        self.layers = nn.ModuleList(EncoderLayer(c) for _ in range(c.num_layers))
+
+    def hidden_states(self, input_ids: torch.Tensor, attention_mask: torch.Tensor
+                      ) -> torch.Tensor:
+        T = input_ids.shape[1]
+        positions = torch.arange(T, device=input_ids.device)
+        x = self.embed_proj(self.token_embed(input_ids)) + self.pos_embed(positions)
+        x = self.embed_norm(x)
+        # additive mask (0 keep, -1e4 drop), shape (B, 1, 1, T): broadcasts over heads/queries
+        attn_bias = ((1.0 - attention_mask.to(x.dtype)) * -1e4)[:, None, None, :]
+        for _ in range(self.config.num_recurrences):
+            for layer in self.layers:
+                x = layer(x, attn_bias)
+        return x
+
+    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+        pooled = mean_pool(self.hidden_states(input_ids, attention_mask), attention_mask)
+        return F.normalize(pooled, dim=-1)
+
+
+def num_parameters(model: nn.Module) -> int:
+    return sum(p.numel() for p in model.parameters())
+
+
+# ------------------------------------------------------------------ init from the teacher
+
+_TEACHER_LAYER = {
+    "query": "attention.self.query", "key": "attention.self.key",
+    "value": "attention.self.value", "attn_out": "attention.output.dense",
+    "attn_norm": "attention.output.LayerNorm", "ffn_in": "intermediate.dense",
+    "ffn_out": "output.dense", "ffn_norm": "output.LayerNorm",
+}
+
+
+@torch.no_grad()
+def init_from_teacher(student: Student, teacher_model: nn.Module, old_ids: list[int]) -> None:
+    """Embeddings: the kept rows of the teacher's table, factorised by truncated SVD into
+    (vocab x E)(E x H). Layers: the teacher's first k. Positions absorb token type 0."""
+    sd = teacher_model.state_dict()
+    prefix = "embeddings." if "embeddings.word_embeddings.weight" in sd else ""
+    word = sd[f"{prefix}embeddings.word_embeddings.weight"][old_ids].float()
+    E = student.config.embed_dim
+    U, S, Vh = torch.linalg.svd(word, full_matrices=False)
+    student.token_embed.weight.copy_(U[:, :E] * S[:E])
+    student.embed_proj.weight.copy_(Vh[:E].T)
+    pos = sd[f"{prefix}embeddings.position_embeddings.weight"][: student.config.max_len]
+    types = sd.get(f"{prefix}embeddings.token_type_embeddings.weight")
+    student.pos_embed.weight.copy_(pos + (types[0] if types is not None else 0))
+    student.embed_norm.weight.copy_(sd[f"{prefix}embeddings.LayerNorm.weight"])
+    student.embed_norm.bias.copy_(sd[f"{prefix}embeddings.LayerNorm.bias"])
+    for i, layer in enumerate(student.layers):
+        for ours, theirs in _TEACHER_LAYER.items():
+            module = getattr(layer, ours)
+            module.weight.copy_(sd[f"{prefix}encoder.layer.{i}.{theirs}.weight"])
+            module.bias.copy_(sd[f"{prefix}encoder.layer.{i}.{theirs}.bias"])
+
+
+def check_shape_matches_teacher(config: StudentConfig, teacher_config) -> None:
+    if config.hidden_size != teacher_config.hidden_size:
+        raise EdgekitError(f"hidden_size {config.hidden_size} must equal the teacher's "
+                           f"({teacher_config.hidden_size}) to start from its layers")
+    if config.num_layers > teacher_config.num_hidden_layers:
+        raise EdgekitError(f"num_layers {config.num_layers} exceeds the teacher's "
+                           f"{teacher_config.num_hidden_layers} layers")
+    if config.max_len > teacher_config.max_position_embeddings:
+        raise EdgekitError(f"max_len {config.max_len} exceeds the teacher's "
+                           f"{teacher_config.max_position_embeddings} positions")
+
+
+# ------------------------------------------------------------------ the folder
+
+def save_student(model: Student, tokenizer_json: dict, out_dir: Path,
+                 extra: dict | None = None) -> None:
+    """Write the student folder atomically: config.json, model.safetensors, tokenizer.json."""
+    with atomic_dir(out_dir) as tmp:
+        config = {"format": FORMAT, **asdict(model.config), **(extra or {})}
+        (tmp / "config.json").write_text(json.dumps(config, indent=2))
+        state = {k: v.detach().contiguous() for k, v in model.state_dict().items()}
+        save_file(state, tmp / "model.safetensors", metadata={"format": "pt"})
+        (tmp / "tokenizer.json").write_text(json.dumps(tokenizer_json, ensure_ascii=False),
+                                            encoding="utf-8")
+
+
+def is_student_folder(path: Path) -> bool:
+    cfg = Path(path) / "config.json"
+    return cfg.is_file() and json.loads(cfg.read_text()).get("format") == FORMAT
+
+
+class StudentEncoder:
+    """A saved student, ready to encode text."""
+
+    def __init__(self, folder: Path):
+        folder = Path(folder)
+        if not is_student_folder(folder):
+            raise EdgekitError(f"{folder} is not an edgekit student folder (config.json with "
+                               f"format {FORMAT}); train one with `edgekit distill`")
+        raw = json.loads((folder / "config.json").read_text())
+        self.info = raw
+        self.config = StudentConfig(**{f.name: raw[f.name] for f in fields(StudentConfig)
+                                       if f.name in raw})
+        self.model = Student(self.config).eval()
+        self.model.load_state_dict(load_file(folder / "model.safetensors"))
+        self.tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
+        self.name = str(folder)
+        self.dim = self.config.hidden_size
+        self.max_len = self.config.max_len
+        self.pad_id = self.config.pad_id
+
+    def num_parameters(self) -> int:
+        return num_parameters(self.model)
+
+    def tokenize(self, texts) -> list[list[int]]:
+        return tokenize(self.tokenizer, texts, self.max_len)
+
+    def encode(self, texts, batch_size: int = 64, progress: bool = False) -> np.ndarray:
+        return encode_ids(self.model, self.tokenize(texts), self.pad_id, batch_size, progress,
+                          desc="student")
