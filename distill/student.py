@@ -121,7 +121,9 @@ def init_from_teacher(student: Student, teacher_model: nn.Module, old_ids: list[
     """Embeddings: the kept rows of the teacher's table, factorised by truncated SVD into
     (vocab x E)(E x H). Layers: the teacher's first k. Positions absorb token type 0."""
     sd = teacher_model.state_dict()
-    prefix = "embeddings." if "embeddings.word_embeddings.weight" in sd else ""
+    # a bare BertModel names its tensors "embeddings...", a wrapped one "bert.embeddings..."
+    prefix = next(k for k in sd if k.endswith("embeddings.word_embeddings.weight"))[
+        : -len("embeddings.word_embeddings.weight")]
     word = sd[f"{prefix}embeddings.word_embeddings.weight"][old_ids].float()
     E = student.config.embed_dim
     U, S, Vh = torch.linalg.svd(word, full_matrices=False)
@@ -171,24 +173,28 @@ def is_student_folder(path: Path) -> bool:
 
 
 class StudentEncoder:
-    """A saved student, ready to encode text."""
+    """A student with its tokenizer, ready to encode text."""
 
-    def __init__(self, folder: Path):
+    def __init__(self, model: Student, tokenizer: Tokenizer, name: str = "student",
+                 info: dict | None = None):
+        self.model, self.tokenizer, self.name = model.eval(), tokenizer, name
+        self.info = info or {}
+        self.config = model.config
+        self.dim, self.max_len, self.pad_id = (self.config.hidden_size, self.config.max_len,
+                                               self.config.pad_id)
+
+    @classmethod
+    def load(cls, folder: Path) -> StudentEncoder:
         folder = Path(folder)
         if not is_student_folder(folder):
             raise EdgekitError(f"{folder} is not an edgekit student folder (config.json with "
                                f"format {FORMAT}); train one with `edgekit distill`")
         raw = json.loads((folder / "config.json").read_text())
-        self.info = raw
-        self.config = StudentConfig(**{f.name: raw[f.name] for f in fields(StudentConfig)
-                                       if f.name in raw})
-        self.model = Student(self.config).eval()
-        self.model.load_state_dict(load_file(folder / "model.safetensors"))
-        self.tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
-        self.name = str(folder)
-        self.dim = self.config.hidden_size
-        self.max_len = self.config.max_len
-        self.pad_id = self.config.pad_id
+        config = StudentConfig(**{f.name: raw[f.name] for f in fields(StudentConfig)
+                                  if f.name in raw})
+        model = Student(config)
+        model.load_state_dict(load_file(folder / "model.safetensors"))
+        return cls(model, Tokenizer.from_file(str(folder / "tokenizer.json")), str(folder), raw)
 
     def num_parameters(self) -> int:
         return num_parameters(self.model)

@@ -1,0 +1,1 @@
+"""Benchmarks on emulated devices (issue #5)."""

@@ -1,0 +1,189 @@
+"""The `edgekit` command line."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from pathlib import Path
+
+from distill.errors import EdgekitError
+
+log = logging.getLogger("edgekit")
+
+
+def _setup_logging() -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("edgekit: %(levelname)s: %(message)s"))
+    log.addHandler(handler)
+    log.setLevel(logging.INFO)
+    log.propagate = False
+    # optional back-ends of torch/transformers report missing CUDA kernels on import
+    for noisy in ("torchao", "torch.utils._pytree", "transformers"):
+        logging.getLogger(noisy).setLevel(logging.ERROR)
+
+
+def _nonempty(value: str) -> str:
+    if not value.strip():
+        raise argparse.ArgumentTypeError("must not be empty")
+    return value
+
+
+def _langs(value: str) -> list[str]:
+    langs = [x.strip() for x in value.split(",") if x.strip()]
+    if not langs:
+        raise argparse.ArgumentTypeError("give at least one language code, e.g. fr,de")
+    return langs
+
+
+# ------------------------------------------------------------------ commands
+
+def cmd_teacher(args: argparse.Namespace) -> None:
+    from distill.teachers import resolve_teacher
+
+    print(resolve_teacher(args.name))
+
+
+def cmd_data(args: argparse.Namespace) -> None:
+    from distill.data import stats
+    from edgekit.api import build_preset_corpus
+    from edgekit.presets import load_preset
+
+    preset = load_preset(args.preset)
+    if args.max_per_lang is not None:
+        preset["data"]["max_per_lang"] = args.max_per_lang or None
+    langs = [] if args.no_gettext else (args.langs or preset["languages"])
+    corpus = build_preset_corpus(preset, Path(args.out), langs, tsv=args.tsv,
+                                 jsonl=[Path(p) for p in args.jsonl], mono=args.mono)
+    counts = stats(corpus)
+    print(f"{'lang':<6}{'train':>8}{'dev':>7}{'mono':>7}")
+    for lang, c in counts.items():
+        print(f"{lang:<6}{c['train']:>8}{c['dev']:>7}{c['mono']:>7}")
+    print(f"{'all':<6}{len(corpus.train):>8}{len(corpus.dev):>7}{len(corpus.mono):>7}")
+    print(f"corpus written to {args.out}")
+
+
+def cmd_distill(args: argparse.Namespace) -> None:
+    from edgekit.api import distill
+
+    out = distill(preset=args.preset, out=args.out, corpus=args.corpus, teacher=args.teacher,
+                  steps=args.steps)
+    info = json.loads((out / "config.json").read_text())["training"]
+    print(f"student written to {out}: {info['parameters']:,} parameters "
+          f"(teacher {info['teacher_parameters']:,}), dev retrieval "
+          f"{info['dev_retrieval']['mean']:.1f}%, {info['wall_time_s']:.0f} s")
+
+
+def cmd_eval(args: argparse.Namespace) -> None:
+    from distill import evaluate
+    from distill.data import load_corpus
+    from edgekit.api import load_encoder
+
+    if not (args.tatoeba or args.sts17 or args.corpus):
+        raise EdgekitError("nothing to evaluate: give --tatoeba DIR, --sts17 DIR and/or "
+                           "--corpus DIR")
+    for flag, path in (("--tatoeba", args.tatoeba), ("--sts17", args.sts17),
+                       ("--corpus", args.corpus)):
+        if path and not Path(path).is_dir():
+            raise EdgekitError(f"{flag} {path}: no such folder")
+    encoder = load_encoder(args.model)
+    result = {"model": str(args.model), "parameters": encoder.num_parameters()}
+    if args.tatoeba:
+        langs = args.langs or evaluate.TATOEBA_DEFAULT
+        result["tatoeba"] = evaluate.tatoeba(encoder, Path(args.tatoeba), langs, progress=True)
+    if args.sts17:
+        result["sts17"] = evaluate.sts17(encoder, Path(args.sts17), progress=True)
+    if args.corpus:
+        result["dev_retrieval"] = evaluate.dev_retrieval(encoder, load_corpus(args.corpus).dev)
+    print(format_table(result))
+    if args.json:
+        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.json).write_text(json.dumps(result, indent=2))
+
+
+def format_table(result: dict) -> str:
+    lines = [f"model: {result['model']}  ({result['parameters']:,} parameters)"]
+    if "tatoeba" in result:
+        lines.append(f"\nTatoeba retrieval accuracy (%)\n{'lang':<6}{'xx->en':>8}{'en->xx':>8}"
+                     f"{'mean':>8}")
+        for lang, r in result["tatoeba"]["languages"].items():
+            lines.append(f"{lang:<6}{r['xx2en']:>8.1f}{r['en2xx']:>8.1f}{r['mean']:>8.1f}")
+        lines.append(f"{'mean':<22}{result['tatoeba']['mean']:>8.1f}")
+    if "sts17" in result:
+        lines.append("\nSTS17 Spearman x100")
+        for pair, r in result["sts17"]["pairs"].items():
+            lines.append(f"{pair:<8}{r:>8.1f}")
+        lines.append(f"{'mean':<8}{result['sts17']['mean']:>8.1f}")
+    if "dev_retrieval" in result:
+        lines.append("\ndev split retrieval accuracy (%)")
+        for lang, r in result["dev_retrieval"]["languages"].items():
+            lines.append(f"{lang:<8}{r:>8.1f}")
+        lines.append(f"{'mean':<8}{result['dev_retrieval']['mean']:>8.1f}")
+    return "\n".join(lines)
+
+
+# ------------------------------------------------------------------ parser
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="edgekit", description=__doc__)
+    sub = p.add_subparsers(dest="command", required=True)
+
+    s = sub.add_parser("teacher", help="print the local HF folder a teacher name resolves to")
+    s.add_argument("name", type=_nonempty, help="intfloat/multilingual-e5-small or a folder")
+    s.set_defaults(func=cmd_teacher)
+
+    s = sub.add_parser("data", help="build a parallel corpus (English <-> each language)")
+    s.add_argument("--out", default="build/corpus", help="corpus folder (default build/corpus)")
+    s.add_argument("--preset", default="default", help="languages and limits (default: default)")
+    s.add_argument("--langs", type=_langs, help="comma-separated gettext language codes")
+    s.add_argument("--max-per-lang", type=int, help="pairs per language before the split "
+                   "(0: all)")
+    s.add_argument("--tsv", action="append", default=[], metavar="LANG=FILE",
+                   help="your own en<TAB>xx pairs (repeatable)")
+    s.add_argument("--jsonl", action="append", default=[], metavar="FILE",
+                   help='your own JSON lines {"en": ..., "fr": ...} (repeatable)')
+    s.add_argument("--mono", action="append", default=[], metavar="LANG=FILE",
+                   help="monolingual text, one sentence per line; the teacher labels it")
+    s.add_argument("--no-gettext", action="store_true", help="use only your own files")
+    s.set_defaults(func=cmd_data)
+
+    s = sub.add_parser("distill", help="train a student (stage-1 multilingual KD)")
+    s.add_argument("--preset", default="default", help="tiny, default, or a .toml file")
+    s.add_argument("--out", default="build/student", help="student folder (default "
+                   "build/student)")
+    s.add_argument("--corpus", help="corpus folder from `edgekit data` (default: build the "
+                   "preset's corpus)")
+    s.add_argument("--teacher", type=_nonempty, help="teacher name or HF folder (default: the "
+                   "preset's)")
+    s.add_argument("--steps", type=int, help="override the preset's training steps")
+    s.set_defaults(func=cmd_distill)
+
+    s = sub.add_parser("eval", help="Tatoeba, STS17 and dev-split evaluation of a model")
+    s.add_argument("model", type=_nonempty, help="student folder or teacher name/folder")
+    s.add_argument("--tatoeba", help="folder of tatoeba.xxx-eng.{xxx,eng} files")
+    s.add_argument("--sts17", help="folder of STS17.xx-yy.tsv files")
+    s.add_argument("--corpus", help="corpus folder: also report its dev split's retrieval")
+    s.add_argument("--langs", type=_langs, help="Tatoeba languages (ISO 639-3; 'all' for "
+                   "every one; default: the 12 the README reports)")
+    s.add_argument("--json", help="also write the results to this JSON file")
+    s.set_defaults(func=cmd_eval)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    _setup_logging()
+    args = build_parser().parse_args(argv)
+    try:
+        args.func(args)
+    except EdgekitError as e:
+        print(f"edgekit: error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("edgekit: interrupted", file=sys.stderr)
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

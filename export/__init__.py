@@ -1,0 +1,1 @@
+"""Export: ExecuTorch (.pte) and ONNX lowering, the bundle format, parity checks (issue #3)."""
