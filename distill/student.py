@@ -127,8 +127,11 @@ def init_from_teacher(student: Student, teacher_model: nn.Module, old_ids: list[
     word = sd[f"{prefix}embeddings.word_embeddings.weight"][old_ids].float()
     E = student.config.embed_dim
     U, S, Vh = torch.linalg.svd(word, full_matrices=False)
-    student.token_embed.weight.copy_(U[:, :E] * S[:E])
-    student.embed_proj.weight.copy_(Vh[:E].T)
+    r = min(E, S.numel())  # a tiny vocabulary has rank below E: the rest starts at zero
+    student.token_embed.weight.zero_()
+    student.embed_proj.weight.zero_()
+    student.token_embed.weight[:, :r] = U[:, :r] * S[:r]
+    student.embed_proj.weight[:, :r] = Vh[:r].T
     pos = sd[f"{prefix}embeddings.position_embeddings.weight"][: student.config.max_len]
     types = sd.get(f"{prefix}embeddings.token_type_embeddings.weight")
     student.pos_embed.weight.copy_(pos + (types[0] if types is not None else 0))

@@ -110,6 +110,25 @@ def _examples(corpus: Corpus) -> tuple[list[tuple[str, int]], list[str]]:
     return examples, target_texts
 
 
+def length_bucketed_batches(lengths: list[int], batch_size: int, seed: int,
+                            bucket: int = 50) -> list[list[int]]:
+    """Shuffled batches of similar-length examples: random order, little padding.
+
+    Examples are shuffled, cut into windows of `bucket` batches, sorted by length inside a
+    window, batched, and the batches shuffled again. Deterministic in `seed`, so a resumed
+    run sees the same batches."""
+    rng = random.Random(seed)
+    order = list(range(len(lengths)))
+    rng.shuffle(order)
+    batches = []
+    window = batch_size * bucket
+    for start in range(0, len(order), window):
+        chunk = sorted(order[start : start + window], key=lambda i: lengths[i])
+        batches += [chunk[i : i + batch_size] for i in range(0, len(chunk), batch_size)]
+    rng.shuffle(batches)
+    return batches
+
+
 def _lr_lambda(steps: int, warmup: float):
     warm = max(1, int(steps * warmup))
     def f(step: int) -> float:
@@ -185,17 +204,18 @@ def distill(cfg: DistillConfig) -> dict:
         _atomic_save({"model": student.state_dict(), "optimizer": opt.state_dict(),
                       "scheduler": sched.state_dict(), "step": step}, ckpt)
 
-    order_rng = random.Random(tc.seed)
-    order = list(range(len(examples)))
-    order_rng.shuffle(order)
     per_step = tc.batch_size * 2  # a pair contributes two examples
+    epoch_batches = length_bucketed_batches([len(x) for x in ids], per_step, tc.seed)
     student.train()
     bar = tqdm(total=tc.steps, initial=step, desc="distill", unit="step")
     running = None
     try:
         while step < tc.steps:
-            start = (step * per_step) % len(order)
-            batch = [order[(start + i) % len(order)] for i in range(per_step)]
+            epoch, k = divmod(step, len(epoch_batches))
+            if k == 0 and epoch:
+                epoch_batches = length_bucketed_batches([len(x) for x in ids], per_step,
+                                                        tc.seed + epoch)
+            batch = epoch_batches[k]
             input_ids, mask = pad_batch([ids[i] for i in batch], scfg.pad_id)
             pred = student(input_ids, mask)
             loss = ((pred - targets[target_of[batch]]) ** 2).sum(-1).mean()

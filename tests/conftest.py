@@ -1,0 +1,27 @@
+"""Shared fixtures. The real teacher is materialised once per test session into a temporary
+edgekit cache (about 20 s), so the tests never depend on the user's cache."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+# evaluation data beside the checkout; tests that need it skip when it is absent
+SHARED_DATA = Path(os.environ.get("EDGEKIT_SHARED_DATA", REPO.parent / "shared" / "data"))
+
+
+@pytest.fixture(scope="session")
+def edgekit_cache(tmp_path_factory) -> Path:
+    cache = Path(os.environ.get("EDGEKIT_TEST_CACHE") or tmp_path_factory.mktemp("cache"))
+    os.environ["EDGEKIT_CACHE"] = str(cache)
+    return cache
+
+
+@pytest.fixture(scope="session")
+def teacher(edgekit_cache):
+    from distill.teachers import Teacher
+
+    return Teacher("intfloat/multilingual-e5-small")

