@@ -65,11 +65,13 @@ class DistillConfig:
     student: dict = field(default_factory=dict)   # StudentConfig fields except vocab_size
     train: TrainConfig = field(default_factory=TrainConfig)
     max_dev_per_lang: int = 500
+    vocab_size: int = 0           # top the pruned vocabulary up to this size (0: no top-up)
 
     def fingerprint(self) -> str:
         """What a checkpoint must agree with to be resumed."""
         key = {"teacher": self.teacher, "corpus": str(Path(self.corpus).resolve()),
-               "student": self.student, "train": asdict(self.train)}
+               "student": self.student, "train": asdict(self.train),
+               "vocab_size": self.vocab_size}
         return hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:16]
 
 
@@ -164,7 +166,7 @@ def distill(cfg: DistillConfig) -> dict:
     tok_path = work / "tokenizer.json"
     if not tok_path.is_file():
         tj, old_ids = prune(load_tokenizer_json(teacher.folder / "tokenizer.json"),
-                            [text for text, _ in examples])
+                            [text for text, _ in examples], fill_to=cfg.vocab_size)
         (work / "old_ids.json").write_text(json.dumps(old_ids))
         tok_path.write_text(json.dumps(tj, ensure_ascii=False), encoding="utf-8")
     tj = load_tokenizer_json(tok_path)

@@ -43,8 +43,14 @@ def used_ids(tokenizer: Tokenizer, texts: Iterable[str], batch: int = 4096) -> s
     return used
 
 
-def prune(tokenizer_json: dict, texts: Iterable[str]) -> tuple[dict, list[int]]:
-    """Return the student's tokenizer.json and `old_ids` (student id -> teacher id)."""
+def prune(tokenizer_json: dict, texts: Iterable[str], fill_to: int = 0
+          ) -> tuple[dict, list[int]]:
+    """Return the student's tokenizer.json and `old_ids` (student id -> teacher id).
+
+    With `fill_to`, the vocabulary is topped up to that size with the teacher's most frequent
+    pieces (highest Unigram score, or lowest WordPiece id) written only in the characters the
+    languages use: words the corpus lacks then stay whole instead of falling apart into
+    characters."""
     tokenizer = Tokenizer.from_str(json.dumps(tokenizer_json))
     tokenizer.no_truncation()
     tokenizer.no_padding()
@@ -64,6 +70,15 @@ def prune(tokenizer_json: dict, texts: Iterable[str]) -> tuple[dict, list[int]]:
         keep.add(model["unk_id"])
     if model["type"] == "WordPiece":
         keep.add(model["vocab"][model.get("unk_token", "[UNK]")])
+    if fill_to > len(keep):
+        def rank(i: int) -> float:
+            return -model["vocab"][i][1] if model["type"] == "Unigram" else i
+        def written_in_corpus_chars(piece: str) -> bool:
+            core = piece.removeprefix(cont) if cont else piece.removeprefix(start)
+            return bool(core) and all(c in chars for c in core)
+        candidates = sorted((i for i, p in enumerate(pieces)
+                             if i not in keep and written_in_corpus_chars(p)), key=rank)
+        keep.update(candidates[: fill_to - len(keep)])
     old_ids = sorted(keep)
     new_id = {old: new for new, old in enumerate(old_ids)}
     return _remap(tokenizer_json, old_ids, new_id), old_ids

@@ -43,5 +43,6 @@ def distill(preset: str = "default", out: str | Path = "build/student",
     if steps is not None:
         train.steps = steps
     run_distill(DistillConfig(teacher=teacher or p["teacher"], corpus=Path(corpus), out=out,
-                              student=p["student"], train=train))
+                              student=p["student"], train=train,
+                              vocab_size=p["data"].get("vocab_size", 0)))
     return out
