@@ -207,7 +207,8 @@ def distill(cfg: DistillConfig) -> dict:
                       "scheduler": sched.state_dict(), "step": step}, ckpt)
 
     per_step = tc.batch_size * 2  # a pair contributes two examples
-    epoch_batches = length_bucketed_batches([len(x) for x in ids], per_step, tc.seed)
+    lengths = [len(x) for x in ids]
+    epoch_batches = length_bucketed_batches(lengths, per_step, tc.seed)
     student.train()
     bar = tqdm(total=tc.steps, initial=step, desc="distill", unit="step")
     running = None
@@ -215,8 +216,7 @@ def distill(cfg: DistillConfig) -> dict:
         while step < tc.steps:
             epoch, k = divmod(step, len(epoch_batches))
             if k == 0 and epoch:
-                epoch_batches = length_bucketed_batches([len(x) for x in ids], per_step,
-                                                        tc.seed + epoch)
+                epoch_batches = length_bucketed_batches(lengths, per_step, tc.seed + epoch)
             batch = epoch_batches[k]
             input_ids, mask = pad_batch([ids[i] for i in batch], scfg.pad_id)
             pred = student(input_ids, mask)
