@@ -264,12 +264,13 @@ def load_corpus(path: Path) -> Corpus:
 
 
 def build_corpus(langs: list[str], out_dir: Path, *, locale_dir: Path = DEFAULT_LOCALE_DIR,
-                 use_gettext: bool = True, tsv: Iterable[str] = (), jsonl: Iterable[Path] = (),
+                 tsv: Iterable[str] = (), jsonl: Iterable[Path] = (),
                  mono: Iterable[str] = (), dev_percent: float = 5.0,
                  max_per_lang: int | None = None) -> Corpus:
-    """Gather pairs from every source, clean, split, and save the corpus folder."""
+    """Gather pairs from every source, clean, split, and save the corpus folder.
+    `langs` are the gettext catalogs to read; [] reads none."""
     pairs: dict[str, list[tuple[str, str]]] = defaultdict(list)
-    if use_gettext and langs:
+    if langs:
         for lang, rows in gettext_pairs(langs, locale_dir).items():
             pairs[lang].extend(rows)
     for spec in tsv:

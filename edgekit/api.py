@@ -23,8 +23,9 @@ def load_encoder(name_or_path: str | Path) -> StudentEncoder | Teacher:
 
 
 def build_preset_corpus(preset: dict, out: Path, langs: list[str] | None = None, **extra):
+    """The preset's corpus; `langs` overrides its gettext languages ([] reads no catalogs)."""
     data = preset["data"]
-    return build_corpus(langs or preset["languages"], out,
+    return build_corpus(preset["languages"] if langs is None else langs, out,
                         dev_percent=data.get("dev_percent", 5.0),
                         max_per_lang=data.get("max_per_lang"), **extra)
 

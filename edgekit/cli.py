@@ -53,7 +53,7 @@ def cmd_data(args: argparse.Namespace) -> None:
     preset = load_preset(args.preset)
     if args.max_per_lang is not None:
         preset["data"]["max_per_lang"] = args.max_per_lang or None
-    langs = [] if args.no_gettext else (args.langs or preset["languages"])
+    langs = [] if args.no_gettext else args.langs  # None: the preset's languages
     corpus = build_preset_corpus(preset, Path(args.out), langs, tsv=args.tsv,
                                  jsonl=[Path(p) for p in args.jsonl], mono=args.mono)
     counts = stats(corpus)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -67,3 +68,13 @@ def test_a_local_sentence_transformers_folder_works_as_teacher(capsys):
     emb = t.encode(["A man is eating food.", "A man eats something.", "The sky is blue."])
     assert emb.shape == (3, 384)
     assert emb[0] @ emb[1] > emb[0] @ emb[2] + 0.3
+
+
+def test_no_gettext_reads_only_the_users_files(tmp_path, capsys):
+    tsv = tmp_path / "es.tsv"
+    tsv.write_text("".join(f"Sentence number {i} here\tFrase número {i} aquí\n" for i in range(40)),
+                   encoding="utf-8")
+    assert main(["data", "--no-gettext", "--tsv", f"es={tsv}", "--out", str(tmp_path / "c")]) == 0
+    stats = json.loads((tmp_path / "c" / "stats.json").read_text())
+    assert list(stats) == ["es"]
+    assert stats["es"]["train"] + stats["es"]["dev"] == 40
