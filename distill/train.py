@@ -152,12 +152,12 @@ def distill(cfg: DistillConfig) -> dict:
     corpus = load_corpus(cfg.corpus)
     work = Path(f"{cfg.out}.partial")
     work.mkdir(parents=True, exist_ok=True)
-    stamp = work / "fingerprint"
-    if stamp.is_file() and stamp.read_text() != cfg.fingerprint():
+    stamp, fingerprint = work / "fingerprint", cfg.fingerprint()
+    if stamp.is_file() and stamp.read_text() != fingerprint:
         log.warning("settings changed since the interrupted run in %s: starting afresh", work)
         shutil.rmtree(work)
         work.mkdir(parents=True)
-    stamp.write_text(cfg.fingerprint())
+    stamp.write_text(fingerprint)
 
     teacher = Teacher(cfg.teacher)
     examples, target_texts = _examples(corpus)
