@@ -17,13 +17,14 @@ Forward = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 
 
 def tokenize(tokenizer: Tokenizer, texts: Sequence[str], max_len: int,
-             prefix: str = "") -> list[list[int]]:
+             prefix: str = "", warn: bool = True) -> list[list[int]]:
     """Token ids with special tokens; over-long texts keep their head and closing token."""
     encodings = tokenizer.encode_batch([prefix + t for t in texts])
     ids = [e.ids for e in encodings]
     too_long = sum(len(x) > max_len for x in ids)
-    if too_long:
+    if too_long and warn:
         log.warning("%d text(s) longer than %d tokens were truncated", too_long, max_len)
+    if too_long:
         ids = [x if len(x) <= max_len else x[: max_len - 1] + x[-1:] for x in ids]
     return ids
 

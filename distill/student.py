@@ -116,22 +116,16 @@ _TEACHER_LAYER = {
 }
 
 
-@torch.no_grad()
-def init_from_teacher(student: Student, teacher_model: nn.Module, old_ids: list[int]) -> None:
-    """Embeddings: the kept rows of the teacher's table, factorised by truncated SVD into
-    (vocab x E)(E x H). Layers: the teacher's first k. Positions absorb token type 0."""
+def _teacher_state(teacher_model: nn.Module) -> tuple[dict, str]:
     sd = teacher_model.state_dict()
     # a bare BertModel names its tensors "embeddings...", a wrapped one "bert.embeddings..."
     prefix = next(k for k in sd if k.endswith("embeddings.word_embeddings.weight"))[
         : -len("embeddings.word_embeddings.weight")]
-    word = sd[f"{prefix}embeddings.word_embeddings.weight"][old_ids].float()
-    E = student.config.embed_dim
-    U, S, Vh = torch.linalg.svd(word, full_matrices=False)
-    r = min(E, S.numel())  # a tiny vocabulary has rank below E: the rest starts at zero
-    student.token_embed.weight.zero_()
-    student.embed_proj.weight.zero_()
-    student.token_embed.weight[:, :r] = U[:, :r] * S[:r]
-    student.embed_proj.weight[:, :r] = Vh[:r].T
+    return sd, prefix
+
+
+def _copy_body(student: Student, sd: dict, prefix: str) -> None:
+    """Positions (absorbing token type 0), the embedding LayerNorm and the first k layers."""
     pos = sd[f"{prefix}embeddings.position_embeddings.weight"][: student.config.max_len]
     types = sd.get(f"{prefix}embeddings.token_type_embeddings.weight")
     student.pos_embed.weight.copy_(pos + (types[0] if types is not None else 0))
@@ -142,6 +136,22 @@ def init_from_teacher(student: Student, teacher_model: nn.Module, old_ids: list[
             module = getattr(layer, ours)
             module.weight.copy_(sd[f"{prefix}encoder.layer.{i}.{theirs}.weight"])
             module.bias.copy_(sd[f"{prefix}encoder.layer.{i}.{theirs}.bias"])
+
+
+@torch.no_grad()
+def init_from_teacher(student: Student, teacher_model: nn.Module, old_ids: list[int]) -> None:
+    """Embeddings: the kept rows of the teacher's table, factorised by truncated SVD into
+    (vocab x E)(E x H). Positions, embedding norm and the first k layers: copied."""
+    sd, prefix = _teacher_state(teacher_model)
+    word = sd[f"{prefix}embeddings.word_embeddings.weight"][old_ids].float()
+    E = student.config.embed_dim
+    U, S, Vh = torch.linalg.svd(word, full_matrices=False)
+    r = min(E, S.numel())  # a tiny vocabulary has rank below E: the rest starts at zero
+    student.token_embed.weight.zero_()
+    student.embed_proj.weight.zero_()
+    student.token_embed.weight[:, :r] = U[:, :r] * S[:r]
+    student.embed_proj.weight[:, :r] = Vh[:r].T
+    _copy_body(student, sd, prefix)
 
 
 def check_shape_matches_teacher(config: StudentConfig, teacher_config) -> None:
@@ -208,3 +218,26 @@ class StudentEncoder:
     def encode(self, texts, batch_size: int = 64, progress: bool = False) -> np.ndarray:
         return encode_ids(self.model, self.tokenize(texts), self.pad_id, batch_size, progress,
                           desc="student")
+
+
+@torch.no_grad()
+def student_from_teacher(teacher) -> Student:
+    """The teacher rewritten as a plain `Student` computing the same function, so it exports
+    through the same code: E = H with an identity projection, all its layers, r = 1."""
+    c = teacher.model.config
+    if teacher.pooling != "mean":
+        raise EdgekitError(f"teacher {teacher.name} pools with {teacher.pooling}; only mean "
+                           "pooling teachers can be exported")
+    if getattr(c, "hidden_act", "gelu") != "gelu":
+        raise EdgekitError(f"teacher activation {c.hidden_act} is not supported (gelu only)")
+    config = StudentConfig(
+        vocab_size=c.vocab_size, embed_dim=c.hidden_size, hidden_size=c.hidden_size,
+        num_layers=c.num_hidden_layers, num_recurrences=1, num_heads=c.num_attention_heads,
+        intermediate_size=c.intermediate_size, max_len=teacher.max_len, pad_id=teacher.pad_id,
+        layer_norm_eps=c.layer_norm_eps, teacher=teacher.name)
+    model = Student(config)
+    sd, prefix = _teacher_state(teacher.model)
+    model.token_embed.weight.copy_(sd[f"{prefix}embeddings.word_embeddings.weight"])
+    model.embed_proj.weight.copy_(torch.eye(c.hidden_size))
+    _copy_body(model, sd, prefix)
+    return model.eval()

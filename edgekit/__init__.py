@@ -5,9 +5,15 @@ The Python API:
     student_dir = distill(preset="tiny", out="build/student")
     encoder = load_encoder(student_dir)          # or a teacher name / HF folder
     vectors = encoder.encode(["Hello", "Bonjour"])  # (2, dim), rows L2-normalised
+
+    bundle_dir = build(target="linux", preset="tiny")   # ... -> export -> verified bundle
+    b = Bundle.load(bundle_dir)
+    b.encode(["Hello"], runtime="executorch")          # or "onnx", "torch"
+    b.similarity("Hello", "Bonjour")
 """
 
 from distill.errors import EdgekitError
-from edgekit.api import distill, load_encoder
+from edgekit.api import build, distill, export, load_encoder
+from export.bundle import Bundle
 
-__all__ = ["EdgekitError", "distill", "load_encoder"]
+__all__ = ["Bundle", "EdgekitError", "build", "distill", "export", "load_encoder"]

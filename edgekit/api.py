@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 from distill.data import build_corpus
@@ -11,6 +12,8 @@ from distill.teachers import Teacher
 from distill.train import DistillConfig, TrainConfig
 from distill.train import distill as run_distill
 from edgekit.presets import load_preset
+
+log = logging.getLogger("edgekit")
 
 
 def load_encoder(name_or_path: str | Path) -> StudentEncoder | Teacher:
@@ -47,3 +50,79 @@ def distill(preset: str = "default", out: str | Path = "build/student",
                               student=p["student"], train=train,
                               vocab_size=p["data"].get("vocab_size", 0)))
     return out
+
+
+def export(model: str | Path, out: str | Path, target: str = "linux", precision: str = "int8",
+           embedding_bits: int = 8, quality: dict | None = None) -> Path:
+    """Export a student folder or a teacher to a verified bundle folder."""
+    from export.bundle import export_bundle
+
+    export_bundle(model, out, target, precision, embedding_bits, quality)
+    return Path(out)
+
+
+ANDROID_ASSETS = Path("app/src/main/assets/edgekit")
+
+
+def build(target: str = "android", preset: str = "default", out: str | Path = "build",
+          teacher: str | None = None, precision: str = "int8", embedding_bits: int = 8,
+          tatoeba: str | Path | None = None, sts17: str | Path | None = None,
+          android_dir: str | Path = "android_demo", steps: int | None = None) -> Path:
+    """data -> distill -> (eval) -> export + parity -> bundle -> quick benchmark, and for
+    target android a copy into the demo app's assets. Returns the bundle folder."""
+    import json
+    import shutil
+    import time
+
+    from distill import evaluate
+    from distill.fsutil import atomic_dir
+    from export.bundle import kept_variants
+
+    kept_variants(target, precision)  # fail on a bad target before the long work
+    p = load_preset(preset)
+    for flag, path in (("--tatoeba", tatoeba), ("--sts17", sts17)):
+        if path and not Path(path).is_dir():
+            raise EdgekitError(f"{flag} {path}: no such folder")
+    assets = Path(android_dir) / ANDROID_ASSETS
+    if target == "android" and not Path(android_dir).is_dir():
+        raise EdgekitError(f"no Android project at {android_dir}/; run from the edgekit "
+                           "checkout, pass --android-dir, or use --target linux")
+    out = Path(out)
+    started = time.time()
+    step = _steps(5 if target == "android" else 4)
+    step("corpus")
+    corpus = build_preset_corpus(p, out / "corpus")
+    step("distill")
+    student = distill(preset, out / "student", corpus=out / "corpus", teacher=teacher,
+                      steps=steps)
+    del corpus
+    quality = {}
+    if tatoeba or sts17:
+        encoder = StudentEncoder.load(student)
+        if tatoeba:
+            quality["tatoeba_mean"] = evaluate.tatoeba(encoder, Path(tatoeba),
+                                                       evaluate.TATOEBA_DEFAULT)["mean"]
+        if sts17:
+            quality["sts17_mean"] = evaluate.sts17(encoder, Path(sts17))["mean"]
+    step("export, parity and bundle")
+    bundle_dir = export(student, out / "bundle", target, precision, embedding_bits, quality)
+    step("quick benchmark")
+    from bench.quick import quick_bench
+    from export.bundle import Bundle
+
+    speed = quick_bench(Bundle.load(bundle_dir))
+    (out / "quick-bench.json").write_text(json.dumps(speed, indent=2))
+    for name, r in speed.items():
+        log.info("%s: %.0f sentences/s (%.1f ms each, host CPU)", name, r["sentences_per_s"],
+                 r["ms_per_sentence"])
+    if target == "android":
+        step(f"copy into {assets}")
+        with atomic_dir(assets) as tmp:
+            shutil.copytree(bundle_dir, tmp, dirs_exist_ok=True)
+    log.info("build done in %.0f s: %s", time.time() - started, bundle_dir)
+    return bundle_dir
+
+
+def _steps(total: int):
+    count = iter(range(1, total + 1))
+    return lambda name: log.info("[%d/%d] %s", next(count), total, name)

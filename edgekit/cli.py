@@ -10,6 +10,9 @@ from pathlib import Path
 
 from distill.errors import EdgekitError
 
+TARGETS = ("android", "linux", "onnx")
+RUNTIMES = ("executorch", "onnx", "torch")
+
 log = logging.getLogger("edgekit")
 
 
@@ -102,6 +105,51 @@ def cmd_eval(args: argparse.Namespace) -> None:
         Path(args.json).write_text(json.dumps(result, indent=2))
 
 
+def cmd_export(args: argparse.Namespace) -> None:
+    from edgekit.api import export
+
+    out = export(args.model, args.out, args.target, args.precision, args.embedding_bits)
+    _print_bundle(out)
+
+
+def cmd_build(args: argparse.Namespace) -> None:
+    from edgekit.api import build
+
+    out = build(args.target, args.preset, args.out, args.teacher, args.precision,
+                args.embedding_bits, args.tatoeba, args.sts17, args.android_dir, args.steps)
+    _print_bundle(out)
+
+
+def _print_bundle(folder: Path) -> None:
+    m = json.loads((folder / "manifest.json").read_text())
+    print(f"bundle written to {folder} ({m['source']['kind']} {m['source']['name']}, "
+          f"{m['size']['parameters']:,} parameters)")
+    for model in m["models"]:
+        print(f"  {model['file']:<18}{model['runtime']:<12}{model['precision']:<6}"
+              f"{m['files'][model['file']]['size'] / 1e6:>8.1f} MB")
+    print("parity with PyTorch (cosine over the golden texts):")
+    for key, f in m["parity"]["cosine"].items():
+        print(f"  {key:<18}min {f['min']:.5f}  mean {f['mean']:.5f}")
+
+
+def _bundle(path: str):
+    from export.bundle import Bundle
+
+    return Bundle.load(path)
+
+
+def cmd_embed(args: argparse.Namespace) -> None:
+    texts = args.texts or [line.rstrip("\n") for line in sys.stdin]
+    vectors = _bundle(args.bundle).encode(texts, args.runtime)
+    for text, vector in zip(texts, vectors, strict=True):
+        print(json.dumps({"text": text, "embedding": [round(float(v), 6) for v in vector]},
+                         ensure_ascii=False))
+
+
+def cmd_similarity(args: argparse.Namespace) -> None:
+    print(f"{_bundle(args.bundle).similarity(args.a, args.b, args.runtime):.4f}")
+
+
 def format_table(result: dict) -> str:
     lines = [f"model: {result['model']}  ({result['parameters']:,} parameters)"]
     if "tatoeba" in result:
@@ -168,6 +216,50 @@ def build_parser() -> argparse.ArgumentParser:
                    "every one; default: the 12 the README reports)")
     s.add_argument("--json", help="also write the results to this JSON file")
     s.set_defaults(func=cmd_eval)
+
+    def bundle_options(s: argparse.ArgumentParser, default_target: str) -> None:
+        s.add_argument("--target", default=default_target, choices=TARGETS,
+                       help=f"android: model.pte + model.onnx; onnx: model.onnx only; linux: "
+                       f"both precisions and the PyTorch weights (default {default_target})")
+        s.add_argument("--precision", default="int8", choices=("int8", "fp32"),
+                       help="precision of model.pte and model.onnx (default int8)")
+        s.add_argument("--embedding-bits", type=int, default=8, choices=(8, 4),
+                       help="int8 models: bits of the embedding table (default 8)")
+
+    s = sub.add_parser("export", help="export a student (or teacher) to a verified bundle")
+    s.add_argument("model", type=_nonempty, help="student folder or teacher name/folder")
+    s.add_argument("--out", required=True, help="bundle folder to write")
+    bundle_options(s, "linux")
+    s.set_defaults(func=cmd_export)
+
+    s = sub.add_parser("build", help="data -> distill -> export -> bundle -> quick benchmark")
+    bundle_options(s, "android")
+    s.add_argument("--preset", default="default", help="tiny, default, or a .toml file")
+    s.add_argument("--teacher", type=_nonempty, help="teacher name or HF folder (default: the "
+                   "preset's)")
+    s.add_argument("--out", default="build", help="work folder: corpus/, student/, bundle/ "
+                   "(default build)")
+    s.add_argument("--tatoeba", help="Tatoeba folder: evaluate the student, record it in the "
+                   "manifest")
+    s.add_argument("--sts17", help="STS17 folder: evaluate the student, record it in the "
+                   "manifest")
+    s.add_argument("--android-dir", default="android_demo", help="the Android project whose "
+                   "assets receive the bundle (target android; default android_demo)")
+    s.add_argument("--steps", type=int, help="override the preset's training steps")
+    s.set_defaults(func=cmd_build)
+
+    s = sub.add_parser("embed", help="embed texts with a bundle, one JSON line per text")
+    s.add_argument("texts", nargs="*", metavar="TEXT", help="texts (default: lines of stdin)")
+    s.add_argument("--bundle", required=True, help="bundle folder")
+    s.add_argument("--runtime", default="executorch", choices=RUNTIMES)
+    s.set_defaults(func=cmd_embed)
+
+    s = sub.add_parser("similarity", help="cosine similarity of two texts with a bundle")
+    s.add_argument("a", metavar="A")
+    s.add_argument("b", metavar="B")
+    s.add_argument("--bundle", required=True, help="bundle folder")
+    s.add_argument("--runtime", default="executorch", choices=RUNTIMES)
+    s.set_defaults(func=cmd_similarity)
     return p
 
 

@@ -1,0 +1,299 @@
+"""The bundle: a folder an app can trust, and the code that writes and reads it.
+
+    manifest.json   schema edgekit.bundle/1: task, dims, tokenizer kind, models, every file's
+                    size and sha256, teacher, quality, sizes, parity figures
+    model.pte       ExecuTorch program, XNNPACK (targets android, linux)
+    model.onnx      ONNX (targets android, linux, onnx)
+    tokenizer.json  HF tokenizers format, truncation to max_len included
+    golden.json     texts -> token ids, attention mask, reference embedding
+    torch/          the PyTorch weights as a student folder (target linux only)
+
+`model.pte` / `model.onnx` have the bundle's precision; target linux also keeps the other
+precision as `model-fp32.pte` / `model-int8.onnx` etc. for benchmarks.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import time
+from collections.abc import Sequence
+from dataclasses import asdict
+from pathlib import Path
+
+import numpy as np
+from tokenizers import Tokenizer
+from tqdm.auto import tqdm
+
+from distill.encoding import tokenize
+from distill.errors import EdgekitError
+from distill.fsutil import atomic_dir
+from distill.student import StudentEncoder, num_parameters, save_student
+from export import parity
+from export.golden import GOLDEN_TEXTS, golden_record
+from export.runtimes import RUNTIMES, executorch_runner, onnx_runner, torch_runner
+from export.source import Source, load_source
+
+log = logging.getLogger("edgekit")
+
+SCHEMA = "edgekit.bundle/1"
+TARGETS = ("android", "linux", "onnx")
+PRECISIONS = ("int8", "fp32")
+SUFFIX = {"executorch": ".pte", "onnx": ".onnx"}
+TOKENIZER_KINDS = {"Unigram": "unigram", "WordPiece": "wordpiece"}
+
+
+def model_file(runtime: str, precision: str, default: str) -> str:
+    stem = "model" if precision == default else f"model-{precision}"
+    return stem + SUFFIX[runtime]
+
+
+def kept_variants(target: str, precision: str) -> list[tuple[str, str]]:
+    """(runtime, precision) pairs a target ships; the bundle's precision first."""
+    if target not in TARGETS:
+        raise EdgekitError(f"unknown target {target!r}: use one of {', '.join(TARGETS)}")
+    if precision not in PRECISIONS:
+        raise EdgekitError(f"unknown precision {precision!r}: use int8 or fp32")
+    runtimes = ["onnx"] if target == "onnx" else ["executorch", "onnx"]
+    precisions = list(PRECISIONS) if target == "linux" else [precision]
+    precisions.sort(key=lambda p: p != precision)
+    return [(r, p) for p in precisions for r in runtimes]
+
+
+def bundle_tokenizer(tokenizer_json: dict, max_len: int) -> dict:
+    """The tokenizer with truncation to max_len, so the file alone reproduces our ids."""
+    kind = tokenizer_json.get("model", {}).get("type")
+    if kind not in TOKENIZER_KINDS:
+        raise EdgekitError(f"tokenizer kind {kind!r} is not supported in bundles (the app "
+                           f"reads {', '.join(TOKENIZER_KINDS)})")
+    return {**tokenizer_json, "padding": None,
+            "truncation": {"direction": "Right", "max_length": max_len,
+                           "strategy": "LongestFirst", "stride": 0}}
+
+
+def sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _runner(runtime: str, path: Path, pad_id: int):
+    return executorch_runner(path) if runtime == "executorch" else onnx_runner(path, pad_id)
+
+
+def _lower(source: Source, runtime: str, precision: str, path: Path,
+           calibration: list[list[int]], embedding_bits: int) -> None:
+    if runtime == "executorch":
+        from export.to_pte import to_pte
+
+        to_pte(source.model, path, precision, calibration, embedding_bits)
+    else:
+        from export.to_onnx import to_onnx
+
+        to_onnx(source.model, path, precision)
+
+
+def export_bundle(model: str | Path, out: str | Path, target: str = "linux",
+                  precision: str = "int8", embedding_bits: int = 8,
+                  quality: dict | None = None) -> dict:
+    """Export a student folder (or a teacher) into a verified bundle folder; returns the
+    manifest. The target's variants and their fp32 twins are lowered and checked against
+    PyTorch; the target decides which are kept. Raises EdgekitError, leaving nothing at
+    `out`, when parity fails."""
+    keep = kept_variants(target, precision)
+    if embedding_bits not in (4, 8):
+        raise EdgekitError(f"--embedding-bits must be 4 or 8, not {embedding_bits}")
+    out = Path(out)
+    source = load_source(model)
+    config = source.model.config
+    tok_json = bundle_tokenizer(source.tokenizer_json, config.max_len)
+    tokenizer = Tokenizer.from_str(json.dumps(tok_json))
+    texts = [t for _, t in GOLDEN_TEXTS]
+    ids = [e.ids for e in tokenizer.encode_batch([source.text_prefix + t for t in texts])]
+    training_ids = tokenize(Tokenizer.from_str(json.dumps(source.tokenizer_json)), texts,
+                            config.max_len, source.text_prefix, warn=False)
+    if ids != training_ids:
+        raise EdgekitError("the bundle tokenizer disagrees with the training tokenizer")
+    reference = torch_runner(source.model, config.pad_id)(ids)
+    # the golden texts span 2..max_len tokens; also probe a single token
+    probes = ids + [ids[0][:1]]
+    probe_reference = torch_runner(source.model, config.pad_id)(probes)
+
+    # the kept variants, plus the fp32 twin of each so that int8 parity is always reported
+    # next to fp32 (for a teacher, --precision fp32 lowers only fp32)
+    variants = list(dict.fromkeys(keep + [(r, "fp32") for r, _ in keep]))
+    started = time.time()
+    with atomic_dir(out) as tmp:
+        figures, sizes = {}, {}
+        for runtime, prec in tqdm(variants, desc="export", unit="model", leave=False):
+            name = model_file(runtime, prec, precision)
+            t0 = time.time()
+            _lower(source, runtime, prec, tmp / name, ids, embedding_bits)
+            outputs = _runner(runtime, tmp / name, config.pad_id)(probes)
+            key = f"{runtime}-{prec}"
+            figures[key] = parity.cosines(probe_reference, outputs)
+            sizes[key] = (tmp / name).stat().st_size
+            log.info("%s: %.1f MB, cosine min %.5f mean %.5f (%.0f s)", key, sizes[key] / 1e6,
+                     figures[key]["min"], figures[key]["mean"], time.time() - t0)
+            if (runtime, prec) not in keep:
+                (tmp / name).unlink()
+        parity.check(figures)
+
+        (tmp / "tokenizer.json").write_text(json.dumps(tok_json, ensure_ascii=False),
+                                            encoding="utf-8")
+        golden = golden_record(GOLDEN_TEXTS, source.text_prefix, ids, reference)
+        (tmp / "golden.json").write_text(json.dumps(golden, ensure_ascii=False, indent=1),
+                                         encoding="utf-8")
+        if target == "linux":
+            save_student(source.model, tok_json, tmp / "torch")
+        manifest = {
+            "schema": SCHEMA,
+            "task": "sentence-embedding",
+            "embedding_dim": config.hidden_size,
+            "max_seq_len": config.max_len,
+            "pooling": "mean",
+            "normalization": "l2",
+            "text_prefix": source.text_prefix,
+            "languages": source.languages,
+            "tokenizer": {"file": "tokenizer.json",
+                          "kind": TOKENIZER_KINDS[tok_json["model"]["type"]],
+                          "pad_id": config.pad_id},
+            "inputs": [{"name": n, "dtype": "int64", "shape": ["batch", "seq"]}
+                       for n in ("input_ids", "attention_mask")],
+            "output": {"name": "sentence_embedding", "dtype": "float32",
+                       "shape": ["batch", config.hidden_size]},
+            "models": [{"runtime": r, "precision": p, "file": model_file(r, p, precision),
+                        **({"backend": "xnnpack", "batch_size": 1,
+                            "embedding_bits": embedding_bits if p == "int8" else 32}
+                           if r == "executorch" else {"batch_size": "dynamic"})}
+                       for r, p in keep],
+            "target": target,
+            "source": {"kind": source.kind, "name": source.name,
+                       "config": asdict(config)},
+            "teacher": source.teacher,
+            "quality": {**({"dev_retrieval": source.training["dev_retrieval"]["mean"]}
+                           if "dev_retrieval" in source.training else {}), **(quality or {})},
+            "size": {"parameters": num_parameters(source.model),
+                     "teacher_parameters": source.training.get("teacher_parameters"),
+                     "bytes": sizes},
+            "parity": {"texts": len(probes), "cosine": figures},
+            "export_seconds": round(time.time() - started, 1),
+            "files": {},
+        }
+        for f in sorted(p for p in tmp.rglob("*") if p.is_file()):
+            rel = f.relative_to(tmp).as_posix()
+            manifest["files"][rel] = {"size": f.stat().st_size, "sha256": sha256(f)}
+        (tmp / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=2))
+    return manifest
+
+
+# ------------------------------------------------------------------ reading
+
+class Bundle:
+    """A verified bundle: `Bundle.load(path).encode(texts, runtime="executorch")`."""
+
+    def __init__(self, folder: Path, manifest: dict):
+        self.folder, self.manifest = folder, manifest
+        self.dim = int(manifest["embedding_dim"])
+        self.max_len = int(manifest["max_seq_len"])
+        self.text_prefix = manifest.get("text_prefix", "")
+        self.pad_id = int(manifest["tokenizer"]["pad_id"])
+        self.tokenizer = Tokenizer.from_file(str(folder / manifest["tokenizer"]["file"]))
+        self._runners: dict = {}
+
+    @classmethod
+    def load(cls, path: str | Path) -> Bundle:
+        folder = Path(path)
+        manifest = verify(folder)
+        return cls(folder, manifest)
+
+    @property
+    def models(self) -> list[dict]:
+        return self.manifest["models"]
+
+    def runtimes(self) -> list[str]:
+        names = [m["runtime"] for m in self.models]
+        return list(dict.fromkeys(names + (["torch"] if "torch/config.json" in
+                                           self.manifest["files"] else [])))
+
+    def tokenize(self, texts: Sequence[str]) -> list[list[int]]:
+        encodings = self.tokenizer.encode_batch([self.text_prefix + t for t in texts])
+        too_long = sum(bool(e.overflowing) for e in encodings)
+        if too_long:
+            log.warning("%d text(s) longer than %d tokens were truncated", too_long,
+                        self.max_len)
+        return [e.ids for e in encodings]
+
+    def _run(self, runtime: str, precision: str | None):
+        if runtime not in RUNTIMES:
+            raise EdgekitError(f"unknown runtime {runtime!r}: use one of {', '.join(RUNTIMES)}")
+        key = (runtime, precision)
+        if key in self._runners:
+            return self._runners[key]
+        if runtime == "torch":
+            if "torch" not in self.runtimes():
+                raise EdgekitError(f"bundle {self.folder} has no PyTorch weights (only target "
+                                   "linux keeps them); use runtime executorch or onnx")
+            model = StudentEncoder.load(self.folder / "torch").model
+            runner = torch_runner(model, self.pad_id)
+        else:
+            match = [m for m in self.models if m["runtime"] == runtime
+                     and precision in (None, m["precision"])]
+            if not match:
+                have = ", ".join(f"{m['runtime']}/{m['precision']}" for m in self.models)
+                raise EdgekitError(f"bundle {self.folder} has no {runtime} model"
+                                   f"{'' if precision is None else ' in ' + precision} "
+                                   f"(it has {have})")
+            runner = _runner(runtime, self.folder / match[0]["file"], self.pad_id)
+        self._runners[key] = runner
+        return runner
+
+    def encode(self, texts: Sequence[str], runtime: str = "executorch",
+               precision: str | None = None) -> np.ndarray:
+        """float32 (n, dim), rows L2-normalised."""
+        if isinstance(texts, str):
+            texts = [texts]
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        return self._run(runtime, precision)(self.tokenize(texts))
+
+    def similarity(self, a: str, b: str, runtime: str = "executorch") -> float:
+        ea, eb = self.encode([a, b], runtime)
+        return float(ea @ eb)
+
+
+def verify(folder: Path) -> dict:
+    """The manifest of a bundle whose files all match their sha256; EdgekitError otherwise."""
+    path = folder / "manifest.json"
+    if not folder.is_dir():
+        raise EdgekitError(f"bundle {folder}: no such folder")
+    if not path.is_file():
+        raise EdgekitError(f"{folder} is not an edgekit bundle (no manifest.json); build one "
+                           "with `edgekit export` or `edgekit build`")
+    try:
+        manifest = json.loads(path.read_text("utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise EdgekitError(f"bundle {folder}: manifest.json is not valid JSON ({e})") from None
+    schema = manifest.get("schema") if isinstance(manifest, dict) else None
+    if not isinstance(schema, str) or not schema.startswith("edgekit.bundle/"):
+        raise EdgekitError(f"{folder} is not an edgekit bundle (schema {schema!r})")
+    if schema != SCHEMA:
+        raise EdgekitError(f"bundle {folder} has schema {schema}; this edgekit reads {SCHEMA}")
+    files = manifest.get("files") or {}
+    for rel, meta in files.items():
+        f = folder / rel
+        if Path(rel).is_absolute() or ".." in Path(rel).parts:
+            raise EdgekitError(f"bundle {folder}: manifest names a file outside it: {rel}")
+        if not f.is_file():
+            raise EdgekitError(f"bundle {folder} is incomplete: {rel} is missing")
+        if f.stat().st_size != meta["size"] or sha256(f) != meta["sha256"]:
+            raise EdgekitError(f"bundle {folder} is corrupted: {rel} does not match its "
+                               "sha256 in manifest.json")
+    needed = [manifest["tokenizer"]["file"]] + [m["file"] for m in manifest["models"]]
+    for rel in needed:
+        if rel not in files:
+            raise EdgekitError(f"bundle {folder}: {rel} is not listed in manifest.json")
+    return manifest

@@ -1,0 +1,66 @@
+"""golden.json: texts with their token ids, attention masks and reference embeddings.
+
+The texts cover many languages and scripts plus the edge cases a tokenizer port gets wrong
+(empty and blank strings, emoji, combining marks, full-width forms, over-long text). The
+Android app's tests and the parity checks compare themselves against this file.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+GOLDEN_TEXTS: list[tuple[str, str]] = [
+    ("en", "Open the file in a new window."),
+    ("en", "The quick brown fox jumps over the lazy dog."),
+    ("fr", "Impossible d'ouvrir le fichier « rapport.pdf »."),
+    ("fr", "Où est la gare ? Je voudrais un billet pour Marseille."),
+    ("de", "Die Einstellungen wurden erfolgreich gespeichert."),
+    ("de", "Straße, Größe, Übermaß — äußerst schwierig."),
+    ("es", "¿Dónde está la biblioteca? ¡Muchas gracias!"),
+    ("it", "Il dispositivo non è collegato alla rete."),
+    ("pt", "Não foi possível conectar ao servidor."),
+    ("nl", "Het bestand kon niet worden opgeslagen."),
+    ("pl", "Zażółć gęślą jaźń."),
+    ("tr", "İstanbul'da hava bugün çok güzel."),
+    ("ru", "Не удалось открыть файл."),
+    ("uk", "Ґрунтовна їжа та щоденні справи."),
+    ("el", "Το αρχείο δεν βρέθηκε."),
+    ("ar", "لا يمكن فتح الملف."),
+    ("he", "הקובץ לא נמצא."),
+    ("fa", "فایل ذخیره شد."),
+    ("hi", "फ़ाइल खोली नहीं जा सकी।"),
+    ("bn", "ফাইলটি খোলা যায়নি।"),
+    ("ta", "கோப்பைத் திறக்க முடியவில்லை."),
+    ("th", "ไม่สามารถเปิดไฟล์ได้"),
+    ("ka", "ფაილის გახსნა ვერ მოხერხდა."),
+    ("hy", "Ֆայլը հնարավոր չէ բացել:"),
+    ("zh", "无法打开文件。"),
+    ("zh", "這是一個繁體中文的句子。"),
+    ("ja", "ファイルを開けませんでした。"),
+    ("ko", "파일을 열 수 없습니다."),
+    ("vi", "Không thể mở tệp tin."),
+    ("mixed", "Hello 世界, Привет мир, مرحبا!"),
+    ("edge", ""),
+    ("edge", "   "),
+    ("edge", "a"),
+    ("edge", "😀👍🏽 🇫🇷 emoji ❤️"),
+    ("edge", "e\u0301cole (combining accent) vs école"),
+    ("edge", "ＦＵＬＬ－ＷＩＤＴＨ　ｔｅｘｔ １２３"),
+    ("edge", "Tabs\tand\nnewlines\r\nmixed   spaces"),
+    ("edge", "3.14159 + 2,718 = 5.86; user@example.com https://example.org/a?b=c"),
+    ("edge", "<s> </s> <pad> <unk> [CLS] [SEP]"),
+    ("edge", " ".join(["Long text that goes well past the maximum sequence length."] * 60)),
+]
+
+
+def golden_record(texts: Sequence[tuple[str, str]], prefix: str, ids: Sequence[Sequence[int]],
+                  embeddings: np.ndarray) -> dict:
+    return {
+        "text_prefix": prefix,
+        "items": [
+            {"lang": lang, "text": text, "ids": list(x), "attention_mask": [1] * len(x),
+             "embedding": [round(float(v), 7) for v in emb]}
+            for (lang, text), x, emb in zip(texts, ids, embeddings, strict=True)],
+    }

@@ -1,0 +1,81 @@
+"""Run an exported model: one function per runtime, all mapping token-id lists to embeddings.
+
+Every runner takes a list of token-id lists (special tokens included, already truncated) and
+returns float32 (n, dim). ExecuTorch runs one text at a time (the on-device program has batch
+size 1); ONNX Runtime and PyTorch run length-bucketed padded batches.
+"""
+
+from __future__ import annotations
+
+import ctypes
+from collections.abc import Callable, Sequence
+from functools import cache
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from distill.encoding import encode_ids, length_batches, pad_batch
+from distill.errors import EdgekitError
+
+Runner = Callable[[Sequence[Sequence[int]]], np.ndarray]
+RUNTIMES = ("executorch", "onnx", "torch")
+
+
+@cache
+def _load_executorch_kernels() -> None:
+    """The pip runtime leaves the quantised kernels (embedding_byte/4bit) unregistered; loading
+    their library registers them with the runtime the Python bindings use."""
+    import executorch.runtime
+
+    lib = Path(executorch.runtime.__file__).parent.parent / "lib"
+    lib = lib / "libexecutorch_kernels_quantized.so"
+    if lib.is_file():
+        ctypes.CDLL(str(lib), mode=ctypes.RTLD_GLOBAL)
+
+
+def executorch_runner(path: Path) -> Runner:
+    _load_executorch_kernels()
+    from executorch.runtime import Runtime
+
+    try:
+        method = Runtime.get().load_program(Path(path)).load_method("forward")
+    except RuntimeError as e:
+        raise EdgekitError(f"ExecuTorch cannot load {path}: {e}") from None
+
+    def run(ids: Sequence[Sequence[int]]) -> np.ndarray:
+        rows = []
+        for x in ids:
+            t = torch.tensor([list(x)], dtype=torch.long)
+            rows.append(method.execute([t, torch.ones_like(t)])[0].numpy()[0])
+        return np.asarray(rows, dtype=np.float32).reshape(len(rows), -1)
+
+    return run
+
+
+def onnx_runner(path: Path, pad_id: int = 0, threads: int = 0, batch_size: int = 32
+                ) -> Runner:
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = threads
+    options.log_severity_level = 3
+    session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+
+    def run(ids: Sequence[Sequence[int]]) -> np.ndarray:
+        out: np.ndarray | None = None
+        for index in length_batches([len(x) for x in ids], batch_size):
+            tokens, mask = pad_batch([ids[i] for i in index], pad_id)
+            emb = session.run(None, {"input_ids": tokens.numpy(),
+                                     "attention_mask": mask.numpy()})[0]
+            if out is None:
+                out = np.zeros((len(ids), emb.shape[1]), dtype=np.float32)
+            out[index] = emb
+        return out if out is not None else np.zeros((0, 0), dtype=np.float32)
+
+    return run
+
+
+def torch_runner(model: torch.nn.Module, pad_id: int) -> Runner:
+    model.eval()
+    return lambda ids: encode_ids(model, ids, pad_id)

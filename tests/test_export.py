@@ -1,0 +1,220 @@
+"""Export and bundles on a small real student: lowering, parity, golden file, verification."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+from tokenizers import Tokenizer
+
+from distill.errors import EdgekitError
+from distill.student import student_from_teacher
+from export.bundle import Bundle, export_bundle
+from export.runtimes import executorch_runner, onnx_runner, torch_runner
+from export.to_pte import QuantizedEmbedding
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="session")
+def student_dir(tmp_path_factory, edgekit_cache):
+    from edgekit.api import distill
+
+    out = tmp_path_factory.mktemp("student") / "student"
+    return distill(preset="tiny", out=out, steps=10)
+
+
+@pytest.fixture(scope="session")
+def bundle_dir(tmp_path_factory, student_dir):
+    out = tmp_path_factory.mktemp("bundle") / "linux"
+    export_bundle(student_dir, out, target="linux")
+    return out
+
+
+@pytest.fixture(scope="session")
+def bundle(bundle_dir):
+    return Bundle.load(bundle_dir)
+
+
+def cosine(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    return (a * b).sum(-1) / np.linalg.norm(a, axis=-1) / np.linalg.norm(b, axis=-1)
+
+
+def test_manifest_lists_every_variant_with_parity_and_sizes(bundle):
+    m = bundle.manifest
+    assert m["schema"] == "edgekit.bundle/1" and m["task"] == "sentence-embedding"
+    assert {(x["runtime"], x["precision"]) for x in m["models"]} == {
+        ("executorch", "int8"), ("executorch", "fp32"), ("onnx", "int8"), ("onnx", "fp32")}
+    assert m["models"][0]["file"] == "model.pte"
+    cos = m["parity"]["cosine"]
+    for key in ("executorch-fp32", "onnx-fp32"):
+        assert cos[key]["min"] >= 0.9999
+    for key in ("executorch-int8", "onnx-int8"):
+        assert cos[key]["min"] >= 0.99 and cos[key]["mean"] >= 0.995
+    sizes = m["size"]["bytes"]
+    # int8 weights and an 8-bit embedding table: well under half of fp32
+    assert sizes["executorch-int8"] < 0.4 * sizes["executorch-fp32"]
+    assert sizes["onnx-int8"] < 0.4 * sizes["onnx-fp32"]
+    assert m["tokenizer"]["kind"] == "unigram" and m["languages"] == ["de", "fr"]
+    assert m["quality"]["dev_retrieval"] > 0
+    for rel, meta in m["files"].items():
+        assert (bundle.folder / rel).stat().st_size == meta["size"]
+
+
+def test_golden_file_covers_languages_and_edge_cases_and_the_tokenizer_reproduces_it(bundle):
+    golden = json.loads((bundle.folder / "golden.json").read_text("utf-8"))["items"]
+    assert len(golden) >= 32
+    assert len({g["lang"] for g in golden} - {"edge", "mixed"}) >= 10
+    texts = [g["text"] for g in golden]
+    assert "" in texts and any(len(t) > 2000 for t in texts)
+    tokenizer = Tokenizer.from_file(str(bundle.folder / "tokenizer.json"))
+    for g in golden:
+        assert tokenizer.encode(g["text"]).ids == g["ids"], g["text"]
+        assert g["attention_mask"] == [1] * len(g["ids"])
+    lengths = [len(g["ids"]) for g in golden]
+    assert min(lengths) == 2 and max(lengths) == bundle.max_len   # truncation is in the file
+    emb = np.array([g["embedding"] for g in golden])
+    assert emb.shape == (len(golden), bundle.dim)
+    np.testing.assert_allclose(np.linalg.norm(emb, axis=1), 1.0, atol=1e-5)
+
+
+@pytest.mark.parametrize("runtime, precision, least", [
+    ("torch", None, 0.99999), ("executorch", "fp32", 0.9999), ("onnx", "fp32", 0.9999),
+    ("executorch", "int8", 0.99), ("onnx", "int8", 0.99)])
+def test_every_runtime_reproduces_the_golden_embeddings(bundle, runtime, precision, least):
+    golden = json.loads((bundle.folder / "golden.json").read_text("utf-8"))["items"]
+    got = bundle.encode([g["text"] for g in golden], runtime, precision)
+    assert got.dtype == np.float32 and got.shape == (len(golden), bundle.dim)
+    np.testing.assert_allclose(np.linalg.norm(got, axis=1), 1.0, atol=1e-4)
+    assert cosine(got, np.array([g["embedding"] for g in golden])).min() >= least
+
+
+def test_one_token_and_max_len_inputs_run_without_re_export(bundle):
+    reference = torch_runner(_torch_model(bundle), bundle.pad_id)
+    ids = [[0], list(range(5, 5 + bundle.max_len)), [0, 7, 2]]
+    want = reference(ids)
+    for m in bundle.models:
+        path = bundle.folder / m["file"]
+        run = executorch_runner(path) if m["runtime"] == "executorch" else onnx_runner(path)
+        least = 0.9999 if m["precision"] == "fp32" else 0.99
+        assert cosine(run(ids), want).min() >= least, m
+
+
+def _torch_model(bundle):
+    from distill.student import StudentEncoder
+
+    return StudentEncoder.load(bundle.folder / "torch").model
+
+
+def test_similarity_and_empty_input(bundle):
+    a, b = "Ouvrir le fichier", "Die Datei öffnen"
+    ea, eb = bundle.encode([a, b])
+    assert bundle.similarity(a, b) == pytest.approx(float(ea @ eb), abs=1e-6)
+    assert bundle.similarity(a, a) == pytest.approx(1.0, abs=1e-5)
+    assert bundle.encode([]).shape == (0, bundle.dim)
+
+
+def test_android_target_keeps_only_what_the_app_needs(tmp_path, student_dir):
+    out = tmp_path / "android"
+    m = export_bundle(student_dir, out, target="android", precision="fp32")
+    assert sorted(p.name for p in out.iterdir()) == [
+        "golden.json", "manifest.json", "model.onnx", "model.pte", "tokenizer.json"]
+    assert [(x["runtime"], x["precision"]) for x in m["models"]] == [
+        ("executorch", "fp32"), ("onnx", "fp32")]
+    b = Bundle.load(out)
+    with pytest.raises(EdgekitError, match="no PyTorch weights"):
+        b.encode(["x"], runtime="torch")
+    with pytest.raises(EdgekitError, match="no executorch model in int8"):
+        b.encode(["x"], runtime="executorch", precision="int8")
+
+
+# ------------------------------------------------------------------ verification
+
+def _copy(bundle_dir, tmp_path):
+    dest = tmp_path / "b"
+    shutil.copytree(bundle_dir, dest)
+    return dest
+
+
+def test_a_corrupted_file_is_refused(bundle_dir, tmp_path):
+    b = _copy(bundle_dir, tmp_path)
+    data = bytearray((b / "model.pte").read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    (b / "model.pte").write_bytes(bytes(data))
+    with pytest.raises(EdgekitError, match="corrupted: model.pte does not match its sha256"):
+        Bundle.load(b)
+
+
+def test_a_missing_file_is_refused(bundle_dir, tmp_path):
+    b = _copy(bundle_dir, tmp_path)
+    (b / "tokenizer.json").unlink()
+    with pytest.raises(EdgekitError, match="incomplete: tokenizer.json is missing"):
+        Bundle.load(b)
+
+
+@pytest.mark.parametrize("schema, message", [
+    ("something.else/1", "is not an edgekit bundle"),
+    ("edgekit.bundle/2", "has schema edgekit.bundle/2; this edgekit reads edgekit.bundle/1")])
+def test_a_foreign_or_newer_schema_is_refused(bundle_dir, tmp_path, schema, message):
+    b = _copy(bundle_dir, tmp_path)
+    m = json.loads((b / "manifest.json").read_text())
+    (b / "manifest.json").write_text(json.dumps({**m, "schema": schema}))
+    with pytest.raises(EdgekitError, match=message):
+        Bundle.load(b)
+
+
+def test_a_folder_without_manifest_is_refused(tmp_path):
+    with pytest.raises(EdgekitError, match="not an edgekit bundle"):
+        Bundle.load(tmp_path)
+
+
+def test_cli_embed_and_similarity(bundle_dir):
+    run = [sys.executable, "-m", "edgekit.cli"]
+    p = subprocess.run(run + ["embed", "--bundle", str(bundle_dir), "Bonjour", "Hallo"],
+                       capture_output=True, text=True)
+    assert p.returncode == 0, p.stderr
+    rows = [json.loads(line) for line in p.stdout.splitlines()]
+    assert [r["text"] for r in rows] == ["Bonjour", "Hallo"]
+    assert abs(np.linalg.norm(rows[0]["embedding"]) - 1) < 1e-4
+    p = subprocess.run(run + ["similarity", "--bundle", str(bundle_dir), "--runtime", "onnx",
+                              "Bonjour", "Bonjour"], capture_output=True, text=True)
+    assert p.returncode == 0 and float(p.stdout) == pytest.approx(1.0, abs=1e-3)
+
+
+def test_cli_refuses_a_corrupted_bundle_in_one_line(bundle_dir, tmp_path):
+    b = _copy(bundle_dir, tmp_path)
+    (b / "golden.json").write_text("{}")
+    p = subprocess.run([sys.executable, "-m", "edgekit.cli", "similarity", "--bundle", str(b),
+                        "a", "b"], capture_output=True, text=True)
+    assert p.returncode == 2
+    assert "edgekit: error: bundle" in p.stderr and "golden.json" in p.stderr
+    assert "Traceback" not in p.stderr
+
+
+# ------------------------------------------------------------------ components
+
+@pytest.mark.parametrize("bits, least", [(8, 0.9999), (4, 0.99)])
+def test_quantized_embedding_stays_close_to_the_table(bits, least):
+    import executorch.exir.passes._quant_patterns_and_replacements  # noqa: F401
+
+    torch.manual_seed(0)
+    table = torch.nn.Embedding(500, 64)
+    q = QuantizedEmbedding(table.weight, bits)
+    ids = torch.arange(500)
+    got, want = q(ids), table(ids).detach()
+    assert torch.nn.functional.cosine_similarity(got, want).min() >= least
+    assert q.weight.numel() * q.weight.element_size() == 500 * 64 * bits // 8
+
+
+def test_teacher_twin_computes_the_teachers_embeddings(teacher):
+    texts = ["Open the file", "Ouvrir le fichier", "无法打开文件。"]
+    twin = student_from_teacher(teacher)
+    got = torch_runner(twin, teacher.pad_id)(teacher.tokenize(texts))  # "query: " included
+    want = teacher.encode(texts)
+    assert cosine(got, want).min() > 0.99999
+    assert twin.config.num_layers == 12 and twin.config.num_recurrences == 1
