@@ -18,10 +18,8 @@ $(VENV)/.installed: pyproject.toml
 install: $(VENV)/.installed
 
 demo: install
-	$(BIN)/edgekit data --preset $(PRESET) --out build/corpus
-	$(BIN)/edgekit distill --preset $(PRESET) --corpus build/corpus --out build/student
-	$(BIN)/edgekit eval build/student --corpus build/corpus \
-		--tatoeba $(DATA)/tatoeba --sts17 $(DATA)/sts17 --json build/eval-student.json
+	$(BIN)/edgekit build --target android --preset $(PRESET) --out build \
+		--tatoeba $(DATA)/tatoeba --sts17 $(DATA)/sts17
 
 lint: install
 	$(BIN)/ruff check .

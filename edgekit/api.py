@@ -52,6 +52,26 @@ def distill(preset: str = "default", out: str | Path = "build/student",
     return out
 
 
+def evaluate_model(encoder, tatoeba: str | Path | None = None, sts17: str | Path | None = None,
+                   corpus: str | Path | None = None, langs: list[str] | None = None) -> dict:
+    """Tatoeba, STS17 and dev-split retrieval of an encoder, for whichever data is given."""
+    from distill import evaluate
+    from distill.data import load_corpus
+
+    for flag, path in (("--tatoeba", tatoeba), ("--sts17", sts17), ("--corpus", corpus)):
+        if path and not Path(path).is_dir():
+            raise EdgekitError(f"{flag} {path}: no such folder")
+    result = {"model": encoder.name, "parameters": encoder.num_parameters()}
+    if tatoeba:
+        result["tatoeba"] = evaluate.tatoeba(encoder, Path(tatoeba),
+                                             langs or evaluate.TATOEBA_DEFAULT, progress=True)
+    if sts17:
+        result["sts17"] = evaluate.sts17(encoder, Path(sts17), progress=True)
+    if corpus:
+        result["dev_retrieval"] = evaluate.dev_retrieval(encoder, load_corpus(corpus).dev)
+    return result
+
+
 def export(model: str | Path, out: str | Path, target: str = "linux", precision: str = "int8",
            embedding_bits: int = 8, quality: dict | None = None) -> Path:
     """Export a student folder or a teacher to a verified bundle folder."""
@@ -74,14 +94,13 @@ def build(target: str = "android", preset: str = "default", out: str | Path = "b
     import shutil
     import time
 
-    from distill import evaluate
     from distill.fsutil import atomic_dir
     from export.bundle import kept_variants
 
     kept_variants(target, precision)  # fail on a bad target before the long work
     p = load_preset(preset)
     for flag, path in (("--tatoeba", tatoeba), ("--sts17", sts17)):
-        if path and not Path(path).is_dir():
+        if path and not Path(path).is_dir():  # before the long work, not after it
             raise EdgekitError(f"{flag} {path}: no such folder")
     assets = Path(android_dir) / ANDROID_ASSETS
     if target == "android" and not Path(android_dir).is_dir():
@@ -98,12 +117,10 @@ def build(target: str = "android", preset: str = "default", out: str | Path = "b
     del corpus
     quality = {}
     if tatoeba or sts17:
-        encoder = StudentEncoder.load(student)
-        if tatoeba:
-            quality["tatoeba_mean"] = evaluate.tatoeba(encoder, Path(tatoeba),
-                                                       evaluate.TATOEBA_DEFAULT)["mean"]
-        if sts17:
-            quality["sts17_mean"] = evaluate.sts17(encoder, Path(sts17))["mean"]
+        result = evaluate_model(StudentEncoder.load(student), tatoeba, sts17)
+        (out / "eval-student.json").write_text(json.dumps(result, indent=2))
+        quality = {f"{k}_mean": result[k]["mean"] for k in ("tatoeba", "sts17") if k in result}
+        log.info("student quality: %s", ", ".join(f"{k} {v:.1f}" for k, v in quality.items()))
     step("export, parity and bundle")
     bundle_dir = export(student, out / "bundle", target, precision, embedding_bits, quality)
     step("quick benchmark")

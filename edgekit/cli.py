@@ -79,26 +79,18 @@ def cmd_distill(args: argparse.Namespace) -> None:
 
 
 def cmd_eval(args: argparse.Namespace) -> None:
-    from distill import evaluate
-    from distill.data import load_corpus
-    from edgekit.api import load_encoder
+    from edgekit.api import evaluate_model, load_encoder
 
     if not (args.tatoeba or args.sts17 or args.corpus):
         raise EdgekitError("nothing to evaluate: give --tatoeba DIR, --sts17 DIR and/or "
                            "--corpus DIR")
     for flag, path in (("--tatoeba", args.tatoeba), ("--sts17", args.sts17),
                        ("--corpus", args.corpus)):
-        if path and not Path(path).is_dir():
+        if path and not Path(path).is_dir():  # before loading the model
             raise EdgekitError(f"{flag} {path}: no such folder")
-    encoder = load_encoder(args.model)
-    result = {"model": str(args.model), "parameters": encoder.num_parameters()}
-    if args.tatoeba:
-        langs = args.langs or evaluate.TATOEBA_DEFAULT
-        result["tatoeba"] = evaluate.tatoeba(encoder, Path(args.tatoeba), langs, progress=True)
-    if args.sts17:
-        result["sts17"] = evaluate.sts17(encoder, Path(args.sts17), progress=True)
-    if args.corpus:
-        result["dev_retrieval"] = evaluate.dev_retrieval(encoder, load_corpus(args.corpus).dev)
+    result = evaluate_model(load_encoder(args.model), args.tatoeba, args.sts17, args.corpus,
+                            args.langs)
+    result["model"] = str(args.model)
     print(format_table(result))
     if args.json:
         Path(args.json).parent.mkdir(parents=True, exist_ok=True)

@@ -71,3 +71,27 @@ def test_tiny_preset_end_to_end(tmp_path, edgekit_cache, teacher):
         assert set(result["tatoeba"]["languages"]) == {"fra", "deu"}
         assert len(result["sts17"]["pairs"]) == 10
         assert "Tatoeba retrieval accuracy" in out
+
+
+def test_build_android_tiny_through_the_cli(tmp_path, edgekit_cache):
+    """The product's main job, small: data -> distill -> export + parity -> bundle -> quick
+    benchmark -> copy into the app's assets."""
+    if not {"fr", "de"} <= set(available_languages()):
+        pytest.skip("needs French and German gettext catalogs")
+    from export.bundle import Bundle
+
+    android = tmp_path / "android_demo"
+    android.mkdir()
+    p = edgekit("build", "--target", "android", "--preset", "tiny", "--steps", "10",
+                "--out", str(tmp_path / "build"), "--android-dir", str(android))
+    out, err = p.communicate()
+    assert p.returncode == 0, err
+    assert "[5/5] copy into" in err and "parity with PyTorch" in out
+    bundle = Bundle.load(tmp_path / "build" / "bundle")
+    assets = Bundle.load(android / "app/src/main/assets/edgekit")
+    assert assets.manifest == bundle.manifest
+    assert sorted(p.name for p in assets.folder.iterdir()) == [
+        "golden.json", "manifest.json", "model.onnx", "model.pte", "tokenizer.json"]
+    speed = json.loads((tmp_path / "build" / "quick-bench.json").read_text())
+    assert set(speed) == {"executorch-int8", "onnx-int8"}
+    assert all(r["sentences_per_s"] > 0 for r in speed.values())
