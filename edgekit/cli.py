@@ -23,7 +23,7 @@ def _setup_logging() -> None:
     log.setLevel(logging.INFO)
     log.propagate = False
     # optional back-ends of torch/transformers report missing CUDA kernels on import
-    for noisy in ("torchao", "torch.utils._pytree", "transformers"):
+    for noisy in ("torchao", "torch.utils._pytree", "torch.onnx", "transformers"):
         logging.getLogger(noisy).setLevel(logging.ERROR)
 
 

@@ -27,6 +27,12 @@ def run_cli(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
     (["distill", "--preset", "huge"], "unknown preset 'huge'"),
     (["distill", "--corpus", "{tmp}", "--out", "{tmp}/s"], "is not a corpus folder"),
     (["eval", "{tmp}", "--sts17", "{tmp}/nope"], "--sts17 {tmp}/nope: no such folder"),
+    (["export", "/no/such/student", "--out", "{tmp}/b"], "unknown teacher '/no/such/student'"),
+    (["build", "--tatoeba", "{tmp}/nope", "--out", "{tmp}/b"], "--tatoeba {tmp}/nope: no such"),
+    (["build", "--android-dir", "{tmp}/nope", "--out", "{tmp}/b"], "no Android project at"),
+    (["build", "--preset", "huge", "--out", "{tmp}/b"], "unknown preset 'huge'"),
+    (["embed", "--bundle", "{tmp}", "hello"], "is not an edgekit bundle (no manifest.json)"),
+    (["similarity", "--bundle", "{tmp}/nope", "a", "b"], "bundle {tmp}/nope: no such folder"),
 ])
 def test_user_mistakes_are_one_line_errors(tmp_path, args, message, capsys):
     args = [a.replace("{tmp}", str(tmp_path)) for a in args]
