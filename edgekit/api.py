@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+import json
 import logging
+import shutil
+import time
 from pathlib import Path
 
+from bench.quick import quick_bench
 from distill.data import build_corpus
 from distill.errors import EdgekitError
+from distill.fsutil import atomic_dir
 from distill.student import StudentEncoder, is_student_folder
 from distill.teachers import Teacher
 from distill.train import DistillConfig, TrainConfig
 from distill.train import distill as run_distill
 from edgekit.presets import load_preset
+from export.bundle import Bundle, check_options, export_bundle
 
 log = logging.getLogger("edgekit")
 
@@ -75,8 +81,6 @@ def evaluate_model(encoder, tatoeba: str | Path | None = None, sts17: str | Path
 def export(model: str | Path, out: str | Path, target: str = "linux", precision: str = "int8",
            embedding_bits: int = 8, quality: dict | None = None) -> Path:
     """Export a student folder or a teacher to a verified bundle folder."""
-    from export.bundle import export_bundle
-
     export_bundle(model, out, target, precision, embedding_bits, quality)
     return Path(out)
 
@@ -90,14 +94,7 @@ def build(target: str = "android", preset: str = "default", out: str | Path = "b
           android_dir: str | Path = "android_demo", steps: int | None = None) -> Path:
     """data -> distill -> (eval) -> export + parity -> bundle -> quick benchmark, and for
     target android a copy into the demo app's assets. Returns the bundle folder."""
-    import json
-    import shutil
-    import time
-
-    from distill.fsutil import atomic_dir
-    from export.bundle import kept_variants
-
-    kept_variants(target, precision)  # fail on a bad target before the long work
+    check_options(target, precision, embedding_bits)  # fail before the long work
     p = load_preset(preset)
     for flag, path in (("--tatoeba", tatoeba), ("--sts17", sts17)):
         if path and not Path(path).is_dir():  # before the long work, not after it
@@ -110,11 +107,10 @@ def build(target: str = "android", preset: str = "default", out: str | Path = "b
     started = time.time()
     step = _steps(5 if target == "android" else 4)
     step("corpus")
-    corpus = build_preset_corpus(p, out / "corpus")
+    build_preset_corpus(p, out / "corpus")
     step("distill")
     student = distill(preset, out / "student", corpus=out / "corpus", teacher=teacher,
                       steps=steps)
-    del corpus
     quality = {}
     if tatoeba or sts17:
         result = evaluate_model(StudentEncoder.load(student), tatoeba, sts17)
@@ -124,9 +120,6 @@ def build(target: str = "android", preset: str = "default", out: str | Path = "b
     step("export, parity and bundle")
     bundle_dir = export(student, out / "bundle", target, precision, embedding_bits, quality)
     step("quick benchmark")
-    from bench.quick import quick_bench
-    from export.bundle import Bundle
-
     speed = quick_bench(Bundle.load(bundle_dir))
     (out / "quick-bench.json").write_text(json.dumps(speed, indent=2))
     for name, r in speed.items():

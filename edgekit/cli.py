@@ -243,14 +243,16 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("embed", help="embed texts with a bundle, one JSON line per text")
     s.add_argument("texts", nargs="*", metavar="TEXT", help="texts (default: lines of stdin)")
     s.add_argument("--bundle", required=True, help="bundle folder")
-    s.add_argument("--runtime", default="executorch", choices=RUNTIMES)
+    s.add_argument("--runtime", choices=RUNTIMES, help="default: the bundle's first model "
+                   "(model.pte where there is one)")
     s.set_defaults(func=cmd_embed)
 
     s = sub.add_parser("similarity", help="cosine similarity of two texts with a bundle")
     s.add_argument("a", metavar="A")
     s.add_argument("b", metavar="B")
     s.add_argument("--bundle", required=True, help="bundle folder")
-    s.add_argument("--runtime", default="executorch", choices=RUNTIMES)
+    s.add_argument("--runtime", choices=RUNTIMES, help="default: the bundle's first model "
+                   "(model.pte where there is one)")
     s.set_defaults(func=cmd_similarity)
     return p
 

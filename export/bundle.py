@@ -49,12 +49,17 @@ def model_file(runtime: str, precision: str, default: str) -> str:
     return stem + SUFFIX[runtime]
 
 
-def kept_variants(target: str, precision: str) -> list[tuple[str, str]]:
-    """(runtime, precision) pairs a target ships; the bundle's precision first."""
+def check_options(target: str, precision: str, embedding_bits: int) -> None:
     if target not in TARGETS:
         raise EdgekitError(f"unknown target {target!r}: use one of {', '.join(TARGETS)}")
     if precision not in PRECISIONS:
         raise EdgekitError(f"unknown precision {precision!r}: use int8 or fp32")
+    if embedding_bits not in (4, 8):
+        raise EdgekitError(f"embedding bits must be 4 or 8, not {embedding_bits}")
+
+
+def kept_variants(target: str, precision: str) -> list[tuple[str, str]]:
+    """(runtime, precision) pairs a target ships; the bundle's precision first."""
     runtimes = ["onnx"] if target == "onnx" else ["executorch", "onnx"]
     precisions = list(PRECISIONS) if target == "linux" else [precision]
     precisions.sort(key=lambda p: p != precision)
@@ -103,9 +108,8 @@ def export_bundle(model: str | Path, out: str | Path, target: str = "linux",
     manifest. The target's variants and their fp32 twins are lowered and checked against
     PyTorch; the target decides which are kept. Raises EdgekitError, leaving nothing at
     `out`, when parity fails."""
+    check_options(target, precision, embedding_bits)
     keep = kept_variants(target, precision)
-    if embedding_bits not in (4, 8):
-        raise EdgekitError(f"--embedding-bits must be 4 or 8, not {embedding_bits}")
     out = Path(out)
     source = load_source(model)
     config = source.model.config
@@ -251,16 +255,17 @@ class Bundle:
         self._runners[key] = runner
         return runner
 
-    def encode(self, texts: Sequence[str], runtime: str = "executorch",
+    def encode(self, texts: Sequence[str], runtime: str | None = None,
                precision: str | None = None) -> np.ndarray:
-        """float32 (n, dim), rows L2-normalised."""
+        """float32 (n, dim), rows L2-normalised. runtime: executorch, onnx or torch (default:
+        the bundle's first model, model.pte where there is one)."""
         if isinstance(texts, str):
             texts = [texts]
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
-        return self._run(runtime, precision)(self.tokenize(texts))
+        return self._run(runtime or self.models[0]["runtime"], precision)(self.tokenize(texts))
 
-    def similarity(self, a: str, b: str, runtime: str = "executorch") -> float:
+    def similarity(self, a: str, b: str, runtime: str | None = None) -> float:
         ea, eb = self.encode([a, b], runtime)
         return float(ea @ eb)
 

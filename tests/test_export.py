@@ -133,6 +133,16 @@ def test_android_target_keeps_only_what_the_app_needs(tmp_path, student_dir):
         b.encode(["x"], runtime="executorch", precision="int8")
 
 
+def test_onnx_target_has_no_pte_and_encodes_with_onnx_by_default(tmp_path, student_dir):
+    out = tmp_path / "onnx"
+    export_bundle(student_dir, out, target="onnx")
+    assert not (out / "model.pte").exists() and (out / "model.onnx").is_file()
+    b = Bundle.load(out)
+    golden = json.loads((out / "golden.json").read_text("utf-8"))["items"][:5]
+    got = b.encode([g["text"] for g in golden])  # no runtime named: the bundle's ONNX model
+    assert cosine(got, np.array([g["embedding"] for g in golden])).min() >= 0.99
+
+
 # ------------------------------------------------------------------ verification
 
 def _copy(bundle_dir, tmp_path):
