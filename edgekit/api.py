@@ -133,6 +133,41 @@ def build(target: str = "android", preset: str = "default", out: str | Path = "b
     return bundle_dir
 
 
+def teacher_bundle(name_or_path: str) -> Bundle:
+    """A teacher as a bundle: a bundle folder as given, or a teacher name exported once in
+    fp32 (ExecuTorch + ONNX) into the edgekit cache."""
+    path = Path(name_or_path)
+    if (path / "manifest.json").is_file():
+        return Bundle.load(path)
+    from distill.teachers import cache_dir
+
+    dest = cache_dir() / "bundles" / f"{str(name_or_path).replace('/', '--')}--fp32"
+    if not (dest / "manifest.json").is_file():
+        log.warning("exporting teacher %s to %s (first use only, about 2 minutes)",
+                    name_or_path, dest)
+        export_bundle(name_or_path, dest, target="android", precision="fp32")
+    return Bundle.load(dest)
+
+
+def bench(bundle: str | Path, profile: str = "all", teacher: str | None = None,
+          out: str | Path = "build/bench", runs: int = 50, with_teacher: bool = True) -> dict:
+    """Benchmark a bundle (and its teacher, side by side) under device profiles; writes
+    report.json, report.md and plots to `out`, returns the report."""
+    from bench.report import write_report
+    from bench.run import load_profiles, run_bench
+
+    if runs < 1:
+        raise EdgekitError("--runs must be at least 1")
+    student = Bundle.load(bundle)
+    profiles = load_profiles(profile)
+    teacher_b = None
+    if with_teacher:
+        teacher_b = teacher_bundle(teacher or student.manifest["teacher"])
+    report = run_bench(student, teacher_b, profiles, runs)
+    write_report(report, Path(out))
+    return report
+
+
 def _steps(total: int):
     count = iter(range(1, total + 1))
     return lambda name: log.info("[%d/%d] %s", next(count), total, name)

@@ -142,6 +142,20 @@ def cmd_similarity(args: argparse.Namespace) -> None:
     print(f"{_bundle(args.bundle).similarity(args.a, args.b, args.runtime):.4f}")
 
 
+def cmd_bench(args: argparse.Namespace) -> int:
+    from edgekit.api import bench
+
+    report = bench(args.bundle, args.profile, args.teacher, args.out, args.runs,
+                   with_teacher=not args.no_teacher)
+    print((Path(args.out) / "report.md").read_text(encoding="utf-8"))
+    print(f"report written to {args.out}/ (report.json, report.md, plots)")
+    failed = [g for g in report["goals"] if not g["ok"]]
+    for g in failed:
+        print(f"edgekit: goal failed: {g['profile']}: {g['model']}: {g['goal']}: "
+              f"{g['value']} (limit {g['limit']})", file=sys.stderr)
+    return 1 if failed else 0
+
+
 def format_table(result: dict) -> str:
     lines = [f"model: {result['model']}  ({result['parameters']:,} parameters)"]
     if "tatoeba" in result:
@@ -240,6 +254,19 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--steps", type=int, help="override the preset's training steps")
     s.set_defaults(func=cmd_build)
 
+    s = sub.add_parser("bench", help="benchmark a bundle against its teacher under device "
+                       "profiles; exit 1 when a goal fails")
+    s.add_argument("bundle", type=_nonempty, help="bundle folder")
+    s.add_argument("--profile", default="all", help="low-end, mid-range, flagship, all "
+                   "(default) or a .toml file")
+    s.add_argument("--teacher", help="teacher bundle folder or name (default: the bundle's "
+                   "teacher, exported once into the edgekit cache)")
+    s.add_argument("--no-teacher", action="store_true", help="measure the student alone")
+    s.add_argument("--out", default="build/bench", help="report folder (default build/bench)")
+    s.add_argument("--runs", type=int, default=50, help="timed runs per sequence length "
+                   "(default 50)")
+    s.set_defaults(func=cmd_bench)
+
     s = sub.add_parser("embed", help="embed texts with a bundle, one JSON line per text")
     s.add_argument("texts", nargs="*", metavar="TEXT", help="texts (default: lines of stdin)")
     s.add_argument("--bundle", required=True, help="bundle folder")
@@ -261,14 +288,14 @@ def main(argv: list[str] | None = None) -> int:
     _setup_logging()
     args = build_parser().parse_args(argv)
     try:
-        args.func(args)
+        code = args.func(args)
     except EdgekitError as e:
         print(f"edgekit: error: {e}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("edgekit: interrupted", file=sys.stderr)
         return 130
-    return 0
+    return code or 0
 
 
 if __name__ == "__main__":

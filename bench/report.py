@@ -1,0 +1,119 @@
+"""Reports people read: report.json (schema edgekit.bench/1), report.md, PNG plots."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from bench.run import LENGTHS
+from distill.fsutil import atomic_dir
+
+
+def _fmt(value, digits: int = 1) -> str:
+    return "–" if value is None else f"{value:.{digits}f}"
+
+
+def markdown(report: dict) -> str:
+    h = report["host"]
+    lines = ["# edgekit benchmark", "",
+             f"Student: `{report['student']['source']}` "
+             f"({report['student']['parameters']:,} parameters)"
+             + (f"; teacher: `{report['teacher']['source']}` "
+                f"({report['teacher']['parameters']:,} parameters)" if report["teacher"]
+                else ""),
+             f"Host: {h['processor']}, {h['cores_available']} cores available; "
+             f"{report['runs_per_length']} runs per length after warm-up.", "",
+             f"> {report['note']}", ""]
+    verdict = "all goals met" if report["passed"] else "**goals failed**"
+    lines += [f"## Goals: {verdict}", "", "| profile | model | goal | limit | measured | |",
+              "|---|---|---|---:|---:|---|"]
+    for g in report["goals"]:
+        lines.append(f"| {g['profile']} | {g['model']} | {g['goal']} | {g['limit']} | "
+                     f"{_fmt(g['value'], 2) if isinstance(g['value'], float) else g['value']}"
+                     f" | {'pass' if g['ok'] else '**FAIL**'} |")
+    if report["ratios"]:
+        lines += ["", "## Student against teacher, same run", "",
+                  "| profile | runtime | student | teacher | speed-up p50 @32 | throughput × "
+                  "| size ÷ | memory ÷ |", "|---|---|---|---|---:|---:|---:|---:|"]
+        for r in report["ratios"]:
+            lines.append(f"| {r['profile']} | {r['runtime']} | {r['student']} | {r['teacher']}"
+                         f" | {r['speedup_p50_at_32']:.1f}× | {r['throughput_ratio']:.1f}× | "
+                         f"{r['size_reduction']:.1f}× | {r['memory_reduction']:.1f}× |")
+    for p in report["profiles"]:
+        capped = (f", **capped to {p['cores_used']} core(s) on this host**"
+                  if p["cores_used"] < p["threads"] else "")
+        lines += ["", f"## {p['name']}: {p['threads']} thread(s), {p['memory_mb']} MB{capped}",
+                  "", f"{p.get('phone_class', '')}; {p.get('cpu', '')}.", "",
+                  "| model | runtime | precision | MB | load ms | first ms | "
+                  + " | ".join(f"p50/p95/p99 @{n}" for n in LENGTHS)
+                  + " | sentences/s | peak RSS MB (model) | status |",
+                  "|---|---|---|---:|---:|---:|" + "---:|" * len(LENGTHS) + "---:|---:|---|"]
+        for r in report["results"]:
+            if r["profile"] != p["name"]:
+                continue
+            lat = r.get("latency_ms", {})
+            cells = [f"{_fmt(lat[str(n)]['p50'])}/{_fmt(lat[str(n)]['p95'])}/"
+                     f"{_fmt(lat[str(n)]['p99'])}" if str(n) in lat else "–" for n in LENGTHS]
+            status = {"ok": "ok", "over_budget": "**exceeds the profile's memory budget**"
+                      }.get(r["status"], f"error: {r.get('detail', '')[:80]}")
+            lines.append(f"| {r['role']} | {r['runtime']} | {r['precision']} | "
+                         f"{r['file_mb']:.1f} | {_fmt(r.get('load_ms'))} | "
+                         f"{_fmt(r.get('first_inference_ms'))} | " + " | ".join(cells)
+                         + f" | {_fmt(r.get('sentences_per_s'), 0)} | "
+                         f"{_fmt(r.get('peak_rss_mb'), 0)} ({_fmt(r.get('model_rss_mb'), 0)})"
+                         f" | {status} |")
+    q = [("student", report["student"])] + ([("teacher", report["teacher"])]
+                                            if report["teacher"] else [])
+    lines += ["", "## Quality (from the bundles' manifests)", "",
+              "| model | Tatoeba mean | STS17 mean | dev retrieval |", "|---|---:|---:|---:|"]
+    for role, s in q:
+        qual = s["quality"]
+        lines.append(f"| {role} | {_fmt(qual.get('tatoeba_mean'))} | "
+                     f"{_fmt(qual.get('sts17_mean'))} | {_fmt(qual.get('dev_retrieval'))} |")
+    return "\n".join(lines) + "\n"
+
+
+def plots(report: dict, folder: Path) -> list[str]:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    names = []
+    for p in report["profiles"]:
+        fig, ax = plt.subplots(figsize=(6, 4))
+        for r in report["results"]:
+            if r["profile"] == p["name"] and r["status"] == "ok":
+                xs = [n for n in LENGTHS if str(n) in r["latency_ms"]]
+                ax.plot(xs, [r["latency_ms"][str(n)]["p50"] for n in xs], marker="o",
+                        linestyle="-" if r["role"] == "student" else "--",
+                        label=f"{r['role']} {r['runtime']} {r['precision']}")
+        ax.set(xlabel="sequence length (tokens)", ylabel="p50 latency (ms, host proxy)",
+               title=f"{p['name']}: {p['threads']} thread(s)", yscale="log")
+        ax.legend(fontsize=7)
+        fig.tight_layout()
+        name = f"latency-{p['name']}.png"
+        fig.savefig(folder / name, dpi=110)
+        plt.close(fig)
+        names.append(name)
+    fig, ax = plt.subplots(figsize=(6, 4))
+    for role in ("student", "teacher"):
+        summary = report.get(role)
+        sizes = [r["file_mb"] for r in report["results"] if r["role"] == role]
+        score = (summary or {}).get("quality", {}).get("tatoeba_mean")
+        if summary and sizes and score is not None:
+            ax.scatter([min(sizes)], [score], s=60, label=f"{role} ({min(sizes):.1f} MB)")
+    ax.set(xlabel="smallest model file (MB)", ylabel="Tatoeba mean accuracy (%)",
+           xscale="log", title="size against quality")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(folder / "size-quality.png", dpi=110)
+    plt.close(fig)
+    return names + ["size-quality.png"]
+
+
+def write_report(report: dict, out: Path) -> None:
+    with atomic_dir(out) as tmp:
+        (tmp / "report.json").write_text(json.dumps(report, indent=2, ensure_ascii=False))
+        (tmp / "report.md").write_text(markdown(report), encoding="utf-8")
+        plots(report, tmp)
