@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 DATA   ?= ../shared/data
 PRESET ?= default
 
-.PHONY: install demo test lint clean
+.PHONY: install demo bench bench-micro test lint clean
 
 $(VENV)/.installed: pyproject.toml
 	python3 -m venv $(VENV)
@@ -20,6 +20,18 @@ install: $(VENV)/.installed
 demo: install
 	$(BIN)/edgekit build --target android --preset $(PRESET) --out build \
 		--tatoeba $(DATA)/tatoeba --sts17 $(DATA)/sts17
+
+# after `make demo`: teacher against student under every device profile -> build/bench/
+bench: install
+	$(BIN)/edgekit export build/student --out build/bundle-linux --target linux \
+		--tatoeba $(DATA)/tatoeba --sts17 $(DATA)/sts17
+	$(BIN)/edgekit export intfloat/multilingual-e5-small --out build/teacher-bundle \
+		--target android --precision fp32 --tatoeba $(DATA)/tatoeba --sts17 $(DATA)/sts17
+	$(BIN)/edgekit bench build/bundle-linux --teacher build/teacher-bundle --profile all \
+		--out build/bench
+
+bench-micro: install
+	$(BIN)/pytest bench/ --benchmark-only --bundle build/bundle
 
 lint: install
 	$(BIN)/ruff check .

@@ -40,7 +40,7 @@ def markdown(report: dict) -> str:
                          f" | {r['speedup_p50_at_32']:.1f}× | {r['throughput_ratio']:.1f}× | "
                          f"{r['size_reduction']:.1f}× | {r['memory_reduction']:.1f}× |")
     for p in report["profiles"]:
-        capped = (f", **capped to {p['cores_used']} core(s) on this host**"
+        capped = (f", **capped to {p['cores_used']} core(s) and thread(s) on this host**"
                   if p["cores_used"] < p["threads"] else "")
         lines += ["", f"## {p['name']}: {p['threads']} thread(s), {p['memory_mb']} MB{capped}",
                   "", f"{p.get('phone_class', '')}; {p.get('cpu', '')}.", "",

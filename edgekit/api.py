@@ -78,6 +78,11 @@ def evaluate_model(encoder, tatoeba: str | Path | None = None, sts17: str | Path
     return result
 
 
+def quality_figures(result: dict) -> dict:
+    """The means a bundle manifest records, from an `evaluate_model` result."""
+    return {f"{k}_mean": result[k]["mean"] for k in ("tatoeba", "sts17") if k in result}
+
+
 def export(model: str | Path, out: str | Path, target: str = "linux", precision: str = "int8",
            embedding_bits: int = 8, quality: dict | None = None) -> Path:
     """Export a student folder or a teacher to a verified bundle folder."""
@@ -115,7 +120,7 @@ def build(target: str = "android", preset: str = "default", out: str | Path = "b
     if tatoeba or sts17:
         result = evaluate_model(StudentEncoder.load(student), tatoeba, sts17)
         (out / "eval-student.json").write_text(json.dumps(result, indent=2))
-        quality = {f"{k}_mean": result[k]["mean"] for k in ("tatoeba", "sts17") if k in result}
+        quality = quality_figures(result)
         log.info("student quality: %s", ", ".join(f"{k} {v:.1f}" for k, v in quality.items()))
     step("export, parity and bundle")
     bundle_dir = export(student, out / "bundle", target, precision, embedding_bits, quality)

@@ -98,9 +98,14 @@ def cmd_eval(args: argparse.Namespace) -> None:
 
 
 def cmd_export(args: argparse.Namespace) -> None:
-    from edgekit.api import export
+    from edgekit.api import evaluate_model, export, load_encoder, quality_figures
 
-    out = export(args.model, args.out, args.target, args.precision, args.embedding_bits)
+    quality = {}
+    if args.tatoeba or args.sts17:
+        result = evaluate_model(load_encoder(args.model), args.tatoeba, args.sts17)
+        quality = quality_figures(result)
+    out = export(args.model, args.out, args.target, args.precision, args.embedding_bits,
+                 quality)
     _print_bundle(out)
 
 
@@ -236,6 +241,10 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("model", type=_nonempty, help="student folder or teacher name/folder")
     s.add_argument("--out", required=True, help="bundle folder to write")
     bundle_options(s, "linux")
+    s.add_argument("--tatoeba", help="Tatoeba folder: evaluate the model, record it in the "
+                   "manifest")
+    s.add_argument("--sts17", help="STS17 folder: evaluate the model, record it in the "
+                   "manifest")
     s.set_defaults(func=cmd_export)
 
     s = sub.add_parser("build", help="data -> distill -> export -> bundle -> quick benchmark")

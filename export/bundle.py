@@ -121,10 +121,10 @@ def export_bundle(model: str | Path, out: str | Path, target: str = "linux",
                             config.max_len, source.text_prefix, warn=False)
     if ids != training_ids:
         raise EdgekitError("the bundle tokenizer disagrees with the training tokenizer")
-    reference = torch_runner(source.model, config.pad_id)(ids)
     # the golden texts span 2..max_len tokens; also probe a single token
     probes = ids + [ids[0][:1]]
     probe_reference = torch_runner(source.model, config.pad_id)(probes)
+    reference = probe_reference[: len(ids)]
 
     # the kept variants, plus the fp32 twin of each so that int8 parity is always reported
     # next to fp32 (for a teacher, --precision fp32 lowers only fp32)
@@ -231,7 +231,8 @@ class Bundle:
                         self.max_len)
         return [e.ids for e in encodings]
 
-    def _run(self, runtime: str, precision: str | None):
+    def runner(self, runtime: str, precision: str | None = None):
+        """The function ids -> embeddings for one of the bundle's models (loaded once)."""
         if runtime not in RUNTIMES:
             raise EdgekitError(f"unknown runtime {runtime!r}: use one of {', '.join(RUNTIMES)}")
         key = (runtime, precision)
@@ -263,7 +264,8 @@ class Bundle:
             texts = [texts]
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
-        return self._run(runtime or self.models[0]["runtime"], precision)(self.tokenize(texts))
+        run = self.runner(runtime or self.models[0]["runtime"], precision)
+        return run(self.tokenize(texts))
 
     def similarity(self, a: str, b: str, runtime: str | None = None) -> float:
         ea, eb = self.encode([a, b], runtime)

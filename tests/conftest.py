@@ -25,3 +25,29 @@ def teacher(edgekit_cache):
     from distill.teachers import Teacher
 
     return Teacher("intfloat/multilingual-e5-small")
+
+
+@pytest.fixture(scope="session")
+def student_dir(tmp_path_factory, edgekit_cache):
+    """A real tiny student (fr, de; 10 steps)."""
+    from edgekit.api import distill
+
+    out = tmp_path_factory.mktemp("student") / "student"
+    return distill(preset="tiny", out=out, steps=10)
+
+
+@pytest.fixture(scope="session")
+def bundle_dir(tmp_path_factory, student_dir):
+    """The tiny student as a linux bundle: every runtime and precision, and torch/."""
+    from export.bundle import export_bundle
+
+    out = tmp_path_factory.mktemp("bundle") / "linux"
+    export_bundle(student_dir, out, target="linux")
+    return out
+
+
+@pytest.fixture(scope="session")
+def bundle(bundle_dir):
+    from export.bundle import Bundle
+
+    return Bundle.load(bundle_dir)

@@ -21,26 +21,6 @@ from export.to_pte import QuantizedEmbedding
 pytestmark = pytest.mark.slow
 
 
-@pytest.fixture(scope="session")
-def student_dir(tmp_path_factory, edgekit_cache):
-    from edgekit.api import distill
-
-    out = tmp_path_factory.mktemp("student") / "student"
-    return distill(preset="tiny", out=out, steps=10)
-
-
-@pytest.fixture(scope="session")
-def bundle_dir(tmp_path_factory, student_dir):
-    out = tmp_path_factory.mktemp("bundle") / "linux"
-    export_bundle(student_dir, out, target="linux")
-    return out
-
-
-@pytest.fixture(scope="session")
-def bundle(bundle_dir):
-    return Bundle.load(bundle_dir)
-
-
 def cosine(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return (a * b).sum(-1) / np.linalg.norm(a, axis=-1) / np.linalg.norm(b, axis=-1)
 

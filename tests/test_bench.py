@@ -1,0 +1,87 @@
+"""`edgekit bench` on a tiny bundle: child processes under profiles, reports, goals, exit codes."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+from bench.run import load_profiles, sequences
+from distill.errors import EdgekitError
+from export.bundle import Bundle
+
+pytestmark = pytest.mark.slow
+
+
+def run_bench(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "edgekit.cli", "bench", *args],
+                          capture_output=True, text=True)
+
+
+def test_shipped_profiles_have_what_the_report_needs():
+    profiles = {p["name"]: p for p in load_profiles("all")}
+    assert [profiles[n]["threads"] for n in ("low-end", "mid-range", "flagship")] == [1, 2, 4]
+    assert [profiles[n]["memory_mb"] for n in ("low-end", "mid-range", "flagship")] == [
+        256, 512, 1024]
+    for p in profiles.values():
+        assert p["phone_class"] and p["cpu"] and p["goals"]["max_file_mb"] > 0
+    with pytest.raises(EdgekitError, match="unknown profile 'phone'"):
+        load_profiles("phone")
+
+
+def test_sequences_have_exact_lengths_and_keep_the_closing_token(bundle):
+    seqs = sequences(bundle)
+    assert set(seqs) == {8, 32}  # the tiny student's max_len is 64
+    for n, ids in seqs.items():
+        assert len(ids) == n and ids[-1] == seqs[8][-1] and ids[0] == seqs[32][0]
+
+
+def test_student_and_teacher_side_by_side(bundle_dir, tmp_path):
+    # the tiny bundle stands in for the teacher too: the point is the mechanics, fast
+    out = tmp_path / "report"
+    p = run_bench(str(bundle_dir), "--teacher", str(bundle_dir), "--profile", "low-end",
+                  "--runs", "5", "--out", str(out))
+    assert p.returncode == 0, p.stderr
+    report = json.loads((out / "report.json").read_text())
+    assert report["schema"] == "edgekit.bench/1" and report["passed"]
+    rows = report["results"]
+    assert {(r["role"], r["runtime"], r["precision"]) for r in rows} == {
+        (role, rt, pr) for role in ("student", "teacher") for rt in ("executorch", "onnx")
+        for pr in ("int8", "fp32")}
+    for r in rows:
+        assert r["status"] == "ok", r
+        assert r["latency_ms"]["32"]["runs"] == 5
+        lat = r["latency_ms"]["32"]
+        assert 0 < lat["p50"] <= lat["p95"] <= lat["p99"]
+        assert r["sentences_per_s"] > 0 and r["peak_rss_mb"] > r["model_rss_mb"] >= 0
+    # same model on both sides: the ratios sit around 1
+    assert len(report["ratios"]) == 4
+    assert all(r["student"] == r["teacher"] and r["size_reduction"] == 1.0
+               for r in report["ratios"])
+    md = (out / "report.md").read_text()
+    assert "proxy" in md and "all goals met" in md and "| low-end |" in md
+    assert (out / "latency-low-end.png").stat().st_size > 1000
+    assert (out / "size-quality.png").is_file()
+
+
+def test_a_model_over_the_memory_budget_fails_the_goal_by_name(bundle_dir, tmp_path):
+    single = tmp_path / "bundle"
+    shutil.copytree(bundle_dir, single)
+    manifest = json.loads((single / "manifest.json").read_text())
+    manifest["models"] = manifest["models"][:1]  # model.pte only, to keep the test short
+    (single / "manifest.json").write_text(json.dumps(manifest))
+    Bundle.load(single)
+    profile = tmp_path / "starved.toml"
+    profile.write_text('name = "starved"\nthreads = 1\nmemory_mb = 4\n[goals]\n'
+                       'max_file_mb = 16\n')
+    out = tmp_path / "report"
+    p = run_bench(str(single), "--no-teacher", "--profile", str(profile), "--runs", "3",
+                  "--out", str(out))
+    assert p.returncode == 1
+    assert "goal failed: starved: executorch-int8: fits the memory budget" in p.stderr
+    report = json.loads((out / "report.json").read_text())
+    assert report["results"][0]["status"] == "over_budget" and not report["passed"]
+    assert "exceeds the profile's memory budget" in (out / "report.md").read_text()
