@@ -1,0 +1,76 @@
+package edgekit.core
+
+import java.io.File
+import java.security.MessageDigest
+
+class BundleException(message: String) : Exception(message)
+
+/** A bundle folder checked the way `edgekit.bundle/1` promises: the schema, every listed
+ *  file's size and sha256. Errors are messages for a person, never a crash. */
+class Bundle private constructor(val folder: File, val manifest: Map<String, Any?>) {
+    val embeddingDim: Int = (manifest["embedding_dim"] as Double).toInt()
+    val maxSeqLen: Int = (manifest["max_seq_len"] as Double).toInt()
+    val textPrefix: String = manifest["text_prefix"] as? String ?: ""
+    val tokenizerFile: File = File(folder, manifest["tokenizer"].obj()["file"] as String)
+    val tokenizerKind: String = manifest["tokenizer"].obj()["kind"] as String
+
+    /** The model file for a runtime ("executorch" or "onnx"), the first the manifest lists. */
+    fun modelFile(runtime: String): File? = manifest["models"].arr().map { it.obj() }
+        .firstOrNull { it["runtime"] == runtime }?.let { File(folder, it["file"] as String) }
+
+    fun tokenizer(): Tokenizer {
+        if (tokenizerKind != "unigram" && tokenizerKind != "wordpiece")
+            throw BundleException("tokenizer kind $tokenizerKind is not supported by this app")
+        return Tokenizer.fromFile(tokenizerFile.path)
+    }
+
+    companion object {
+        const val SCHEMA = "edgekit.bundle/1"
+
+        fun load(folder: File, verifyHashes: Boolean = true): Bundle {
+            val manifestFile = File(folder, "manifest.json")
+            if (!manifestFile.isFile) throw BundleException(
+                "no edgekit bundle in $folder (manifest.json is missing)")
+            val manifest = try {
+                Json.parse(manifestFile.readText(Charsets.UTF_8)).obj()
+            } catch (e: JsonException) {
+                throw BundleException("manifest.json is not valid JSON: ${e.message}")
+            }
+            val schema = manifest["schema"] as? String
+            if (schema == null || !schema.startsWith("edgekit.bundle/"))
+                throw BundleException("$folder is not an edgekit bundle (schema $schema)")
+            if (schema != SCHEMA)
+                throw BundleException("bundle schema $schema is not supported; this app reads $SCHEMA")
+            val files = manifest["files"].obj()
+            for ((name, meta) in files) {
+                val f = File(folder, name)
+                if (!f.isFile) throw BundleException("the bundle is incomplete: $name is missing")
+                val m = meta.obj()
+                if (f.length() != (m["size"] as Double).toLong() ||
+                    (verifyHashes && sha256(f) != m["sha256"]))
+                    throw BundleException("the bundle is corrupted: $name does not match its sha256")
+            }
+            return Bundle(folder, manifest)
+        }
+
+        fun sha256(f: File): String {
+            val digest = MessageDigest.getInstance("SHA-256")
+            f.inputStream().use { input ->
+                val buffer = ByteArray(1 shl 16)
+                while (true) {
+                    val n = input.read(buffer)
+                    if (n < 0) break
+                    digest.update(buffer, 0, n)
+                }
+            }
+            return digest.digest().joinToString("") { String.format("%02x", it) }
+        }
+    }
+}
+
+/** Cosine similarity of two embeddings (the bundle's are L2-normalised: a dot product). */
+fun cosine(a: FloatArray, b: FloatArray): Float {
+    var dot = 0f; var na = 0f; var nb = 0f
+    for (i in a.indices) { dot += a[i] * b[i]; na += a[i] * a[i]; nb += b[i] * b[i] }
+    return if (na == 0f || nb == 0f) 0f else dot / Math.sqrt((na * nb).toDouble()).toFloat()
+}

@@ -1,0 +1,118 @@
+package edgekit.core
+
+/** A small JSON reader (objects -> Map, arrays -> List, numbers -> Double, true/false, null):
+ *  enough for tokenizer.json, manifest.json and golden.json without a dependency. */
+class Json private constructor(private val s: String) {
+    private var i = 0
+
+    companion object {
+        fun parse(text: String): Any? {
+            val p = Json(text)
+            p.ws()
+            val v = p.value()
+            p.ws()
+            if (p.i != p.s.length) throw JsonException("trailing data at ${p.i}")
+            return v
+        }
+    }
+
+    private fun ws() {
+        while (i < s.length && (s[i] == ' ' || s[i] == '\n' || s[i] == '\r' || s[i] == '\t')) i++
+    }
+
+    private fun value(): Any? {
+        if (i >= s.length) throw JsonException("unexpected end")
+        return when (s[i]) {
+            '{' -> obj()
+            '[' -> arr()
+            '"' -> str()
+            't' -> lit("true", true)
+            'f' -> lit("false", false)
+            'n' -> lit("null", null)
+            else -> num()
+        }
+    }
+
+    private fun lit(word: String, v: Any?): Any? {
+        if (!s.startsWith(word, i)) throw JsonException("bad literal at $i")
+        i += word.length
+        return v
+    }
+
+    private fun obj(): Map<String, Any?> {
+        val m = LinkedHashMap<String, Any?>()
+        i++
+        ws()
+        if (s[i] == '}') { i++; return m }
+        while (true) {
+            ws()
+            val k = str()
+            ws()
+            if (s[i] != ':') throw JsonException("expected : at $i")
+            i++
+            ws()
+            m[k] = value()
+            ws()
+            when (s[i]) {
+                ',' -> i++
+                '}' -> { i++; return m }
+                else -> throw JsonException("expected , or } at $i")
+            }
+        }
+    }
+
+    private fun arr(): List<Any?> {
+        val a = ArrayList<Any?>()
+        i++
+        ws()
+        if (s[i] == ']') { i++; return a }
+        while (true) {
+            ws()
+            a.add(value())
+            ws()
+            when (s[i]) {
+                ',' -> i++
+                ']' -> { i++; return a }
+                else -> throw JsonException("expected , or ] at $i")
+            }
+        }
+    }
+
+    private fun str(): String {
+        if (s[i] != '"') throw JsonException("expected string at $i")
+        i++
+        val b = StringBuilder()
+        while (true) {
+            val c = s[i++]
+            when (c) {
+                '"' -> return b.toString()
+                '\\' -> {
+                    val e = s[i++]
+                    when (e) {
+                        '"' -> b.append('"'); '\\' -> b.append('\\'); '/' -> b.append('/')
+                        'b' -> b.append('\b'); 'f' -> b.append('\u000C'); 'n' -> b.append('\n')
+                        'r' -> b.append('\r'); 't' -> b.append('\t')
+                        'u' -> { b.append(s.substring(i, i + 4).toInt(16).toChar()); i += 4 }
+                        else -> throw JsonException("bad escape at $i")
+                    }
+                }
+                else -> b.append(c)
+            }
+        }
+    }
+
+    private fun num(): Double {
+        val start = i
+        while (i < s.length && (s[i].isDigit() || s[i] in "+-.eE")) i++
+        if (start == i) throw JsonException("unexpected character '${s[i]}' at $i")
+        return s.substring(start, i).toDouble()
+    }
+}
+
+class JsonException(message: String) : Exception(message)
+
+@Suppress("UNCHECKED_CAST")
+fun Any?.obj(): Map<String, Any?> = this as? Map<String, Any?> ?: throw JsonException("expected an object")
+
+@Suppress("UNCHECKED_CAST")
+fun Any?.arr(): List<Any?> = this as? List<Any?> ?: throw JsonException("expected an array")
