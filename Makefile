@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 DATA   ?= ../shared/data
 PRESET ?= default
 
-.PHONY: install demo bench bench-micro test lint clean
+.PHONY: install jvm demo bench bench-micro test lint clean
 
 $(VENV)/.installed: pyproject.toml
 	python3 -m venv $(VENV)
@@ -16,6 +16,12 @@ $(VENV)/.installed: pyproject.toml
 	touch $@
 
 install: $(VENV)/.installed
+
+# the Android app's Kotlin core is tested on the JVM: Debian's kotlin and junit5
+jvm:
+	@command -v kotlinc >/dev/null 2>&1 && [ -f /usr/share/java/junit-platform-console-standalone.jar ] \
+		|| apt-get install -y -q kotlin junit5 >/dev/null \
+		|| { echo "make: install Kotlin and JUnit 5: sudo apt install kotlin junit5" >&2; exit 2; }
 
 demo: install
 	$(BIN)/edgekit build --target android --preset $(PRESET) --out build \
@@ -36,8 +42,8 @@ bench-micro: install
 lint: install
 	$(BIN)/ruff check .
 
-test: lint
-	$(BIN)/pytest -q
+test: lint jvm
+	EDGEKIT_REQUIRE_KOTLIN=1 $(BIN)/pytest -q
 
 clean:
 	rm -rf build
