@@ -19,9 +19,16 @@ from tests.conftest import SHARED_DATA
 pytestmark = pytest.mark.slow
 
 
+def _default_sigint() -> None:
+    # a shell without job control starts background jobs with SIGINT ignored, and Python then
+    # installs no KeyboardInterrupt handler: give the child Ctrl-C back, as a terminal would
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def edgekit(*args: str, **kw) -> subprocess.Popen:
     return subprocess.Popen([sys.executable, "-m", "edgekit.cli", *args], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, env=dict(os.environ), **kw)
+                            stderr=subprocess.PIPE, text=True, env=dict(os.environ),
+                            preexec_fn=_default_sigint, **kw)
 
 
 def test_tiny_preset_end_to_end(tmp_path, edgekit_cache, teacher):
