@@ -55,7 +55,7 @@ def measure(job: dict) -> dict:
     import export.runtimes
 
     if job["runtime"] == "executorch":
-        export.runtimes._load_executorch_kernels()
+        export.runtimes.load_executorch_kernels()
         import executorch.runtime  # noqa: F401
     else:
         import onnxruntime  # noqa: F401

@@ -13,12 +13,11 @@ import platform
 import subprocess
 import sys
 import time
-import tomllib
 from pathlib import Path
 
 from tqdm.auto import tqdm
 
-from distill.errors import EdgekitError
+from distill.fsutil import load_named_toml, toml_names
 from export.bundle import Bundle
 from export.golden import GOLDEN_TEXTS
 
@@ -27,26 +26,12 @@ PROFILE_DIR = Path(__file__).parent / "profiles"
 LENGTHS = (8, 32, 128)
 
 
-def profile_names() -> list[str]:
-    return sorted(p.stem for p in PROFILE_DIR.glob("*.toml"))
-
-
 def load_profiles(spec: str) -> list[dict]:
     """"all", a shipped profile name, or a path to a .toml file."""
     if spec == "all":
-        return [load_profiles(name)[0] for name in profile_names()]
-    path = Path(spec) if spec.endswith(".toml") else PROFILE_DIR / f"{spec}.toml"
-    if not path.is_file():
-        raise EdgekitError(f"unknown profile {spec!r}: use one of "
-                           f"{', '.join(profile_names())}, all, or a .toml file")
-    try:
-        profile = tomllib.loads(path.read_text())
-    except tomllib.TOMLDecodeError as e:
-        raise EdgekitError(f"profile {path} is not valid TOML: {e}") from None
-    for key in ("name", "threads", "memory_mb", "goals"):
-        if key not in profile:
-            raise EdgekitError(f"profile {path} lacks {key!r}")
-    return [profile]
+        return [load_profiles(name)[0] for name in toml_names(PROFILE_DIR)]
+    return [load_named_toml(spec, PROFILE_DIR, "profile", ("name", "threads", "memory_mb",
+                                                           "goals"), extra_names=("all",))]
 
 
 def bench_texts() -> list[str]:
@@ -95,11 +80,12 @@ def _run_capped(job: dict, timeout: float = 600) -> dict:
 def measure(bundle: Bundle, role: str, profile: dict, cores: list[int], runs: int,
             throughput_seconds: float) -> list[dict]:
     rows = []
+    seqs = sequences(bundle)
     for model in bundle.models:
         job = {"model_file": str(bundle.folder / model["file"]), "runtime": model["runtime"],
                "threads": len(cores), "cores": cores,
                "memory_mb": profile["memory_mb"], "pad_id": bundle.pad_id,
-               "sequences": sequences(bundle), "runs": runs, "warmup": max(3, runs // 10),
+               "sequences": seqs, "runs": runs, "warmup": max(3, runs // 10),
                "tokenizer": str(bundle.folder / bundle.manifest["tokenizer"]["file"]),
                "text_prefix": bundle.text_prefix, "texts": bench_texts(),
                "throughput_seconds": throughput_seconds}

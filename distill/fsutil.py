@@ -5,9 +5,12 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+import tomllib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+
+from distill.errors import EdgekitError
 
 
 @contextmanager
@@ -31,3 +34,28 @@ def atomic_dir(dest: Path) -> Iterator[Path]:
             os.replace(tmp, dest)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def toml_names(folder: Path) -> list[str]:
+    return sorted(p.stem for p in Path(folder).glob("*.toml"))
+
+
+def load_named_toml(name_or_path: str, folder: Path, kind: str, required: tuple[str, ...],
+                    extra_names: tuple[str, ...] = ()) -> dict:
+    """A TOML data file: NAME from `folder`, or a path ending in .toml; EdgekitError when it is
+    missing, not TOML, or lacks one of `required`."""
+    path = Path(name_or_path)
+    if path.suffix != ".toml":
+        path = Path(folder) / f"{name_or_path}.toml"
+    if not path.is_file():
+        names = ", ".join([*toml_names(folder), *extra_names])
+        raise EdgekitError(f"unknown {kind} {name_or_path!r}: use one of {names} or a path to "
+                           "a .toml file")
+    try:
+        data = tomllib.loads(path.read_text())
+    except tomllib.TOMLDecodeError as e:
+        raise EdgekitError(f"{kind} {path} is not valid TOML: {e}") from None
+    for key in required:
+        if key not in data:
+            raise EdgekitError(f"{kind} {path} lacks the [{key}] entry")
+    return data

@@ -58,15 +58,20 @@ def distill(preset: str = "default", out: str | Path = "build/student",
     return out
 
 
+def check_folders(**flags: str | Path | None) -> None:
+    """Fail on a given but missing folder, before any slow work: check_folders(sts17=...)."""
+    for flag, path in flags.items():
+        if path and not Path(path).is_dir():
+            raise EdgekitError(f"--{flag} {path}: no such folder")
+
+
 def evaluate_model(encoder, tatoeba: str | Path | None = None, sts17: str | Path | None = None,
                    corpus: str | Path | None = None, langs: list[str] | None = None) -> dict:
     """Tatoeba, STS17 and dev-split retrieval of an encoder, for whichever data is given."""
     from distill import evaluate
     from distill.data import load_corpus
 
-    for flag, path in (("--tatoeba", tatoeba), ("--sts17", sts17), ("--corpus", corpus)):
-        if path and not Path(path).is_dir():
-            raise EdgekitError(f"{flag} {path}: no such folder")
+    check_folders(tatoeba=tatoeba, sts17=sts17, corpus=corpus)
     result = {"model": encoder.name, "parameters": encoder.num_parameters()}
     if tatoeba:
         result["tatoeba"] = evaluate.tatoeba(encoder, Path(tatoeba),
@@ -101,9 +106,7 @@ def build(target: str = "android", preset: str = "default", out: str | Path = "b
     target android a copy into the demo app's assets. Returns the bundle folder."""
     check_options(target, precision, embedding_bits)  # fail before the long work
     p = load_preset(preset)
-    for flag, path in (("--tatoeba", tatoeba), ("--sts17", sts17)):
-        if path and not Path(path).is_dir():  # before the long work, not after it
-            raise EdgekitError(f"{flag} {path}: no such folder")
+    check_folders(tatoeba=tatoeba, sts17=sts17)
     assets = Path(android_dir) / ANDROID_ASSETS
     if target == "android" and not Path(android_dir).is_dir():
         raise EdgekitError(f"no Android project at {android_dir}/; run from the edgekit "

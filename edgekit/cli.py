@@ -9,9 +9,8 @@ import sys
 from pathlib import Path
 
 from distill.errors import EdgekitError
-
-TARGETS = ("android", "linux", "onnx")
-RUNTIMES = ("executorch", "onnx", "torch")
+from export.bundle import TARGETS
+from export.runtimes import RUNTIMES
 
 log = logging.getLogger("edgekit")
 
@@ -79,15 +78,12 @@ def cmd_distill(args: argparse.Namespace) -> None:
 
 
 def cmd_eval(args: argparse.Namespace) -> None:
-    from edgekit.api import evaluate_model, load_encoder
+    from edgekit.api import check_folders, evaluate_model, load_encoder
 
     if not (args.tatoeba or args.sts17 or args.corpus):
         raise EdgekitError("nothing to evaluate: give --tatoeba DIR, --sts17 DIR and/or "
                            "--corpus DIR")
-    for flag, path in (("--tatoeba", args.tatoeba), ("--sts17", args.sts17),
-                       ("--corpus", args.corpus)):
-        if path and not Path(path).is_dir():  # before loading the model
-            raise EdgekitError(f"{flag} {path}: no such folder")
+    check_folders(tatoeba=args.tatoeba, sts17=args.sts17, corpus=args.corpus)  # before loading
     result = evaluate_model(load_encoder(args.model), args.tatoeba, args.sts17, args.corpus,
                             args.langs)
     result["model"] = str(args.model)

@@ -23,7 +23,7 @@ RUNTIMES = ("executorch", "onnx", "torch")
 
 
 @cache
-def _load_executorch_kernels() -> None:
+def load_executorch_kernels() -> None:
     """The pip runtime leaves the quantised kernels (embedding_byte/4bit) unregistered; loading
     their library registers them with the runtime the Python bindings use."""
     import executorch.runtime
@@ -35,7 +35,7 @@ def _load_executorch_kernels() -> None:
 
 
 def executorch_runner(path: Path) -> Runner:
-    _load_executorch_kernels()
+    load_executorch_kernels()
     from executorch.runtime import Runtime
 
     try:

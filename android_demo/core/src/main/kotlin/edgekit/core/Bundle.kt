@@ -27,7 +27,7 @@ class Bundle private constructor(val folder: File, val manifest: Map<String, Any
     companion object {
         const val SCHEMA = "edgekit.bundle/1"
 
-        fun load(folder: File, verifyHashes: Boolean = true): Bundle {
+        fun load(folder: File): Bundle {
             val manifestFile = File(folder, "manifest.json")
             if (!manifestFile.isFile) throw BundleException(
                 "no edgekit bundle in $folder (manifest.json is missing)")
@@ -46,8 +46,7 @@ class Bundle private constructor(val folder: File, val manifest: Map<String, Any
                 val f = File(folder, name)
                 if (!f.isFile) throw BundleException("the bundle is incomplete: $name is missing")
                 val m = meta.obj()
-                if (f.length() != (m["size"] as Double).toLong() ||
-                    (verifyHashes && sha256(f) != m["sha256"]))
+                if (f.length() != (m["size"] as Double).toLong() || sha256(f) != m["sha256"])
                     throw BundleException("the bundle is corrupted: $name does not match its sha256")
             }
             return Bundle(folder, manifest)

@@ -260,20 +260,24 @@ internal class Metaspace(j: Map<String, Any?>) : PreTokenizer {
     }
 }
 
-private fun splitWhitespace(s: String): List<String> {
+/** Split on code points: `drop` ones end a word and vanish, `isolate` ones become words. */
+private fun splitOn(s: String, drop: (Int) -> Boolean, isolate: (Int) -> Boolean): List<String> {
     val out = ArrayList<String>()
     val b = StringBuilder()
     var i = 0
     while (i < s.length) {
         val cp = s.codePointAt(i)
         i += Character.charCount(cp)
-        if (isWhitespace(cp)) {
+        if (drop(cp) || isolate(cp)) {
             if (b.isNotEmpty()) { out.add(b.toString()); b.setLength(0) }
+            if (!drop(cp)) out.add(String(Character.toChars(cp)))
         } else b.appendCodePoint(cp)
     }
     if (b.isNotEmpty()) out.add(b.toString())
     return out
 }
+
+private fun splitWhitespace(s: String): List<String> = splitOn(s, ::isWhitespace) { false }
 
 private fun isBertPunctuation(cp: Int): Boolean {
     if (cp in 33..47 || cp in 58..64 || cp in 91..96 || cp in 123..126) return true
@@ -287,23 +291,8 @@ private fun isBertPunctuation(cp: Int): Boolean {
 }
 
 internal object BertPreTokenizer : PreTokenizer {
-    override fun split(s: String, first: Boolean): List<String> {
-        val out = ArrayList<String>()
-        for (word in splitWhitespace(s)) {
-            val b = StringBuilder()
-            var i = 0
-            while (i < word.length) {
-                val cp = word.codePointAt(i)
-                i += Character.charCount(cp)
-                if (isBertPunctuation(cp)) {
-                    if (b.isNotEmpty()) { out.add(b.toString()); b.setLength(0) }
-                    out.add(String(Character.toChars(cp)))
-                } else b.appendCodePoint(cp)
-            }
-            if (b.isNotEmpty()) out.add(b.toString())
-        }
-        return out
-    }
+    override fun split(s: String, first: Boolean): List<String> =
+        splitOn(s, ::isWhitespace, ::isBertPunctuation)
 }
 
 // ---------------------------------------------------------------- post-processor
