@@ -247,9 +247,7 @@ def save_corpus(corpus: Corpus, out_dir: Path) -> None:
 
 def load_corpus(path: Path) -> Corpus:
     path = Path(path)
-    if not (path / "train.tsv").is_file():
-        raise EdgekitError(f"{path} is not a corpus folder (no train.tsv); "
-                           "build one with `edgekit data --out DIR`")
+    _check_corpus(path)
     def rows(name: str, width: int) -> list[tuple]:
         f = path / name
         if not f.is_file():
@@ -261,6 +259,41 @@ def load_corpus(path: Path) -> Corpus:
         raise EdgekitError(f"corpus {path} has no usable pairs in train.tsv; rebuild it with "
                            "`edgekit data` or add pairs with --tsv LANG=FILE")
     return corpus
+
+
+def _check_corpus(path: Path) -> None:
+    if not (path / "train.tsv").is_file():
+        raise EdgekitError(f"{path} is not a corpus folder (no train.tsv); "
+                           "build one with `edgekit data --out DIR`")
+
+
+def read_rows(path: Path) -> Iterator[tuple[str, str, str]]:
+    """Stream the training rows: (lang, en, xx) pairs from train.tsv, then (lang, text, "")
+    from mono.tsv, one line at a time."""
+    path = Path(path)
+    _check_corpus(path)
+    usable = 0
+    for name, width in (("train.tsv", 3), ("mono.tsv", 2)):
+        if not (path / name).is_file():
+            continue
+        with (path / name).open(encoding="utf-8") as fh:
+            for line in fh:
+                cols = line.rstrip("\n").split("\t")
+                if len(cols) == width:
+                    usable += width == 3
+                    yield (cols[0], cols[1], cols[2] if width == 3 else "")
+        if name == "train.tsv" and not usable:
+            raise EdgekitError(f"corpus {path} has no usable pairs in train.tsv; rebuild it "
+                               "with `edgekit data` or add pairs with --tsv LANG=FILE")
+
+
+def load_dev(path: Path) -> list[tuple[str, str, str]]:
+    _check_corpus(Path(path))
+    f = Path(path) / "dev.tsv"
+    if not f.is_file():
+        return []
+    return [tuple(line.split("\t")) for line in f.read_text(encoding="utf-8").splitlines()
+            if line.count("\t") == 2]
 
 
 def build_corpus(langs: list[str], out_dir: Path, *, locale_dir: Path = DEFAULT_LOCALE_DIR,

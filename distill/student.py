@@ -84,14 +84,20 @@ class Student(nn.Module):
         self.embed_norm = nn.LayerNorm(c.hidden_size, eps=c.layer_norm_eps)
         self.layers = nn.ModuleList(EncoderLayer(c) for _ in range(c.num_layers))
 
+    def embed(self, input_ids: torch.Tensor) -> torch.Tensor:
+        positions = torch.arange(input_ids.shape[1], device=input_ids.device)
+        x = self.embed_proj(self.token_embed(input_ids)) + self.pos_embed(positions)
+        return self.embed_norm(x)
+
+    @staticmethod
+    def attention_bias(attention_mask: torch.Tensor) -> torch.Tensor:
+        """Additive mask (0 keep, -1e4 drop), (B, 1, 1, T): broadcasts over heads/queries."""
+        return ((1.0 - attention_mask.to(torch.float32)) * -1e4)[:, None, None, :]
+
     def hidden_states(self, input_ids: torch.Tensor, attention_mask: torch.Tensor
                       ) -> torch.Tensor:
-        T = input_ids.shape[1]
-        positions = torch.arange(T, device=input_ids.device)
-        x = self.embed_proj(self.token_embed(input_ids)) + self.pos_embed(positions)
-        x = self.embed_norm(x)
-        # additive mask (0 keep, -1e4 drop), shape (B, 1, 1, T): broadcasts over heads/queries
-        attn_bias = ((1.0 - attention_mask.to(x.dtype)) * -1e4)[:, None, None, :]
+        x = self.embed(input_ids)
+        attn_bias = self.attention_bias(attention_mask)
         for _ in range(self.config.num_recurrences):
             for layer in self.layers:
                 x = layer(x, attn_bias)

@@ -7,6 +7,7 @@ kept in the edgekit cache. Any local HF / sentence-transformers folder works too
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import os
@@ -17,7 +18,7 @@ import numpy as np
 import torch
 from tokenizers import Tokenizer
 
-from distill.encoding import encode_ids, mean_pool, tokenize
+from distill.encoding import encode_ids, length_batches, mean_pool, pad_batch, tokenize
 from distill.errors import EdgekitError
 from distill.fsutil import atomic_dir
 
@@ -146,9 +147,37 @@ class Teacher:
         return tokenize(self.tokenizer, texts, self.max_len, self.prefix)
 
     def forward(self, ids: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        hidden = self.model(input_ids=ids, attention_mask=mask).last_hidden_state
+        return self._pool(self.model(input_ids=ids, attention_mask=mask).last_hidden_state,
+                          mask)
+
+    def _pool(self, hidden: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         pooled = hidden[:, 0] if self.pooling == "cls" else mean_pool(hidden, mask)
         return torch.nn.functional.normalize(pooled, dim=-1)
+
+    def cache_key(self) -> str:
+        """Names this teacher's outputs in the target cache: its name, weights and prompt."""
+        weights = self.folder / "model.safetensors"
+        key = json.dumps([self.name, weights.stat().st_size, int(weights.stat().st_mtime),
+                          self.prefix, self.max_len, self.pooling])
+        return f"{self.name.replace('/', '--')}-{hashlib.sha256(key.encode()).hexdigest()[:12]}"
+
+    @torch.inference_mode()
+    def views(self, texts: Sequence[str], views: Sequence[str], batch_size: int = 64
+              ) -> dict[str, np.ndarray]:
+        """One pass, several outputs: "embedding" (the sentence embedding) and "layerN" (the
+        hidden state after layer N, mean-pooled), each (len(texts), dim)."""
+        layers = [int(v.removeprefix("layer")) for v in views if v.startswith("layer")]
+        ids = self.tokenize(texts)
+        out = {v: np.zeros((len(ids), self.dim), dtype=np.float32) for v in views}
+        for index in length_batches([len(x) for x in ids], batch_size):
+            input_ids, mask = pad_batch([ids[i] for i in index], self.pad_id)
+            result = self.model(input_ids=input_ids, attention_mask=mask,
+                                output_hidden_states=bool(layers))
+            if "embedding" in out:
+                out["embedding"][index] = self._pool(result.last_hidden_state, mask).numpy()
+            for n in layers:
+                out[f"layer{n}"][index] = mean_pool(result.hidden_states[n], mask).numpy()
+        return out
 
     def encode(self, texts: Sequence[str], batch_size: int = 64,
                progress: bool = False) -> np.ndarray:

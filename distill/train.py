@@ -1,15 +1,18 @@
-"""Stage-1 multilingual knowledge distillation (Reimers & Gurevych 2020, Ding et al. stage 1).
+"""The distillation run: a recipe's stages, one after another, on a streamed corpus.
 
-    loss = |S(en) - T(en)|^2 + |S(xx) - T(en)|^2      (+ |S(mono) - T(mono)|^2)
+The run keeps its state in `<out>.partial/` (pruned tokenizer, checkpoints) so an interrupted
+run resumes where it stopped (stage and step); teacher outputs live in the shared disk cache
+(`distill.target_cache`), computed once per teacher and text. The finished student folder is
+renamed into place only at the end.
 
-The run keeps its state in `<out>.partial/` (pruned tokenizer, teacher targets, checkpoints)
-so an interrupted run resumes where it stopped; the finished student folder is renamed into
-place only at the end.
+Under `torchrun --nproc_per_node N` each process trains on its share of every batch with
+DistributedDataParallel (gloo on CPU, NCCL on CUDA); rank 0 prepares, checkpoints and saves.
 """
 
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import logging
 import math
@@ -17,18 +20,28 @@ import os
 import random
 import shutil
 import time
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-import numpy as np
 import torch
+import torch.distributed as dist
 from tokenizers import Tokenizer
+from torch.nn.parallel import DistributedDataParallel
 from tqdm.auto import tqdm
 
-from distill.data import Corpus, load_corpus
-from distill.encoding import pad_batch
+from distill.data import load_dev, read_rows
+from distill.encoding import pad_batch, tokenize
 from distill.errors import EdgekitError
 from distill.evaluate import dev_retrieval
+from distill.stages import (
+    Stage,
+    StageLoss,
+    TeacherEmbeddingLayer,
+    hidden_targets,
+    phase_of,
+    trainable_blocks,
+)
 from distill.student import (
     Student,
     StudentConfig,
@@ -38,23 +51,24 @@ from distill.student import (
     num_parameters,
     save_student,
 )
-from distill.teachers import Teacher
+from distill.target_cache import TargetCache
+from distill.teachers import Teacher, cache_dir
 from distill.vocab import load_tokenizer_json, prune
 
 log = logging.getLogger("edgekit")
 
-
 @dataclass
 class TrainConfig:
-    steps: int = 1000
-    batch_size: int = 64
+    steps: int = 1000             # all stages together; a stage takes its `share`
+    batch_size: int = 64          # rows (a pair or a monolingual text) per step, all processes
     lr: float = 2e-4
-    warmup: float = 0.05          # fraction of steps
+    warmup: float = 0.05          # fraction of a stage's steps
     weight_decay: float = 0.01
     clip: float = 1.0
     checkpoint_every: int = 100
     seed: int = 0
     threads: int = 0              # 0: torch's default
+    chunk_rows: int = 20000       # rows read, shuffled and tokenised at a time
 
 
 @dataclass
@@ -64,13 +78,14 @@ class DistillConfig:
     out: Path
     student: dict = field(default_factory=dict)   # StudentConfig fields except vocab_size
     train: TrainConfig = field(default_factory=TrainConfig)
+    stages: list[dict] = field(default_factory=lambda: [{"kind": "kd"}])
     max_dev_per_lang: int = 500
     vocab_size: int = 0           # top the pruned vocabulary up to this size (0: no top-up)
 
     def fingerprint(self) -> str:
         """What a checkpoint must agree with to be resumed."""
         key = {"teacher": self.teacher, "corpus": str(Path(self.corpus).resolve()),
-               "student": self.student, "train": asdict(self.train),
+               "student": self.student, "train": asdict(self.train), "stages": self.stages,
                "vocab_size": self.vocab_size}
         return hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:16]
 
@@ -81,35 +96,6 @@ def _atomic_save(obj: dict, path: Path) -> None:
     tmp = path.with_suffix(".tmp")
     torch.save(obj, tmp)
     os.replace(tmp, path)
-
-
-def _teacher_targets(teacher: Teacher, texts: list[str], work: Path) -> np.ndarray:
-    """Teacher embeddings of `texts`, computed once per run and kept in the work folder."""
-    key = hashlib.sha256(("\n".join([teacher.name, *texts])).encode()).hexdigest()[:16]
-    path = work / f"teacher-{key}.npy"
-    if path.is_file():
-        return np.load(path)
-    emb = teacher.encode(texts, batch_size=64, progress=True)
-    np.save(work / "teacher.tmp.npy", emb)
-    os.replace(work / "teacher.tmp.npy", path)
-    return emb
-
-
-def _examples(corpus: Corpus) -> tuple[list[tuple[str, int]], list[str]]:
-    """(student text, index of its teacher target) and the texts the teacher embeds."""
-    target_texts: list[str] = []
-    index: dict[str, int] = {}
-    def target(text: str) -> int:
-        if text not in index:
-            index[text] = len(target_texts)
-            target_texts.append(text)
-        return index[text]
-    examples = []
-    for _, en, xx in corpus.train:
-        t = target(en)
-        examples += [(en, t), (xx, t)]
-    examples += [(text, target(text)) for _, text in corpus.mono]
-    return examples, target_texts
 
 
 def length_bucketed_batches(lengths: list[int], batch_size: int, seed: int,
@@ -140,36 +126,128 @@ def _lr_lambda(steps: int, warmup: float):
     return f
 
 
+# ------------------------------------------------------------------ processes
+
+@dataclass
+class Processes:
+    rank: int = 0
+    world: int = 1
+    device: torch.device = field(default_factory=lambda: torch.device("cpu"))
+
+    @property
+    def main(self) -> bool:
+        return self.rank == 0
+
+    def barrier(self) -> None:
+        if self.world > 1:
+            dist.barrier()
+
+
+def _processes() -> Processes:
+    """One process, or this process's place in a `torchrun` group."""
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    cuda = torch.cuda.is_available()
+    local = int(os.environ.get("LOCAL_RANK", "0"))
+    device = torch.device(f"cuda:{local}" if cuda else "cpu")
+    if world == 1:
+        return Processes(device=device)
+    if not dist.is_initialized():
+        if cuda:
+            torch.cuda.set_device(device)
+        dist.init_process_group("nccl" if cuda else "gloo")
+    return Processes(dist.get_rank(), world, device)
+
+
+# ------------------------------------------------------------------ the streamed corpus
+
+def _chunks(corpus: Path, size: int) -> Iterator[list[tuple[str, str, str]]]:
+    rows = read_rows(corpus)
+    while chunk := list(itertools.islice(rows, size)):
+        yield chunk
+
+
+def _batches(cfg: DistillConfig, tokenizer: Tokenizer, max_len: int, seed: int,
+             procs: Processes) -> Iterator[tuple[list[tuple[str, str, str]], list, list]]:
+    """Endless (rows, a ids, b ids) of this process: each chunk of the corpus is tokenised,
+    cut into length-bucketed batches of `batch_size` rows and split across processes."""
+    tc = cfg.train
+    for epoch in itertools.count():
+        for c, chunk in enumerate(_chunks(cfg.corpus, tc.chunk_rows)):
+            a_ids = tokenize(tokenizer, [r[1] for r in chunk], max_len, warn=False)
+            b_ids = tokenize(tokenizer, [r[2] for r in chunk], max_len, warn=False)
+            lengths = [max(len(x), len(y)) for x, y in zip(a_ids, b_ids, strict=True)]
+            for batch in length_bucketed_batches(lengths, tc.batch_size,
+                                                 seed + 1000 * epoch + c):
+                mine = batch[procs.rank :: procs.world] or batch[:1]
+                yield ([chunk[i] for i in mine], [a_ids[i] for i in mine],
+                       [b_ids[i] for i in mine])
+
+
+def _collate(rows, a_ids, b_ids, views: list[str], cache: TargetCache, pad_id: int,
+             device: torch.device) -> dict:
+    pair = torch.tensor([bool(r[2]) for r in rows])
+    batch = {"pair": pair}
+    batch["a_ids"], batch["a_mask"] = pad_batch(a_ids, pad_id)
+    if pair.any():
+        kept = [x for x, p in zip(b_ids, pair, strict=True) if p]
+        batch["b_ids"], batch["b_mask"] = pad_batch(kept, pad_id)
+    texts = [r[1] for r in rows]
+    for j, view in enumerate(views):
+        name = "t_embedding" if view == "embedding" else f"t_hidden{j - 1}"
+        batch[name] = torch.from_numpy(cache.get(view, texts))
+    return {k: v.to(device) for k, v in batch.items()}
+
+
+def _prepare_targets(cfg: DistillConfig, teacher: Teacher, cache: TargetCache,
+                     views: list[str]) -> None:
+    """Teacher outputs for every text the student learns from, chunk by chunk."""
+    if not views:
+        return
+    for chunk in _chunks(cfg.corpus, cfg.train.chunk_rows):
+        cache.fill(views, [r[1] for r in chunk], teacher.views)
+
+
 # ------------------------------------------------------------------ the run
 
 def distill(cfg: DistillConfig) -> dict:
-    """Train a student and save it to `cfg.out`. Returns the summary written to config.json."""
+    """Train a student through the recipe's stages and save it to `cfg.out`. Returns the
+    summary written to config.json."""
     t0 = time.time()
     tc = cfg.train
+    stages = [Stage.from_dict(d) for d in cfg.stages]
+    if not stages:
+        raise EdgekitError("the recipe has no stages")
+    procs = _processes()
     if tc.threads:
         torch.set_num_threads(tc.threads)
     torch.manual_seed(tc.seed)
-    corpus = load_corpus(cfg.corpus)
+    dev = load_dev(cfg.corpus)
     work = Path(f"{cfg.out}.partial")
-    work.mkdir(parents=True, exist_ok=True)
-    stamp, fingerprint = work / "fingerprint", cfg.fingerprint()
-    if stamp.is_file() and stamp.read_text() != fingerprint:
-        log.warning("settings changed since the interrupted run in %s: starting afresh", work)
-        shutil.rmtree(work)
-        work.mkdir(parents=True)
-    stamp.write_text(fingerprint)
-
+    fingerprint = cfg.fingerprint()
     teacher = Teacher(cfg.teacher)
-    examples, target_texts = _examples(corpus)
+    cache = TargetCache(cache_dir(), teacher.cache_key())
+    views = sorted({v for st in stages for v in st.teacher_views(teacher.num_layers)})
 
-    # 1. the student's vocabulary, pruned from the teacher's
-    tok_path = work / "tokenizer.json"
-    if not tok_path.is_file():
-        tj, old_ids = prune(load_tokenizer_json(teacher.folder / "tokenizer.json"),
-                            [text for text, _ in examples], fill_to=cfg.vocab_size)
-        (work / "old_ids.json").write_text(json.dumps(old_ids))
-        tok_path.write_text(json.dumps(tj, ensure_ascii=False), encoding="utf-8")
-    tj = load_tokenizer_json(tok_path)
+    # 1. rank 0: the student's vocabulary, pruned from the teacher's, and the teacher outputs
+    if procs.main:
+        work.mkdir(parents=True, exist_ok=True)
+        stamp = work / "fingerprint"
+        if stamp.is_file() and stamp.read_text() != fingerprint:
+            log.warning("settings changed since the interrupted run in %s: starting afresh",
+                        work)
+            shutil.rmtree(work)
+            work.mkdir(parents=True)
+        stamp.write_text(fingerprint)
+        if not (work / "tokenizer.json").is_file():
+            tj, old_ids = prune(load_tokenizer_json(teacher.folder / "tokenizer.json"),
+                                (t for r in read_rows(cfg.corpus) for t in r[1:] if t),
+                                fill_to=cfg.vocab_size)
+            (work / "old_ids.json").write_text(json.dumps(old_ids))
+            (work / "tokenizer.json").write_text(json.dumps(tj, ensure_ascii=False),
+                                                 encoding="utf-8")
+        _prepare_targets(cfg, teacher, cache, views)
+    procs.barrier()
+    tj = load_tokenizer_json(work / "tokenizer.json")
     old_ids = json.loads((work / "old_ids.json").read_text())
 
     # 2. the student, initialised from the teacher
@@ -179,80 +257,149 @@ def distill(cfg: DistillConfig) -> dict:
     check_shape_matches_teacher(scfg, teacher.model.config)
     student = Student(scfg)
     init_from_teacher(student, teacher.model, old_ids)
-
-    # 3. teacher targets, once
-    targets = torch.from_numpy(_teacher_targets(teacher, target_texts, work))
-    teacher_params = teacher.num_parameters()
+    teacher_embed = (_teacher_embedding_layer(teacher, old_ids, scfg.max_len)
+                     if any(st.kind == "align" for st in stages) else None)
+    teacher_params, teacher_width = teacher.num_parameters(), teacher.dim
+    num_teacher_layers = teacher.num_layers
     del teacher
+    student.to(procs.device)
+    if teacher_embed is not None:
+        teacher_embed.to(procs.device)
+    tokenizer = Tokenizer.from_str(json.dumps(tj))
+    encoder = StudentEncoder(student, tokenizer)
 
-    encoder = StudentEncoder(student, Tokenizer.from_str(json.dumps(tj)))
-    ids = encoder.tokenize([text for text, _ in examples])
-    target_of = torch.tensor([t for _, t in examples])
-
-    # 4. train
-    opt = torch.optim.AdamW(student.parameters(), lr=tc.lr, weight_decay=tc.weight_decay)
-    sched = torch.optim.lr_scheduler.LambdaLR(opt, _lr_lambda(tc.steps, tc.warmup))
-    step = 0
     ckpt = work / "checkpoint.pt"
-    if ckpt.is_file():
-        state = torch.load(ckpt, weights_only=True)
-        student.load_state_dict(state["model"])
-        opt.load_state_dict(state["optimizer"])
-        sched.load_state_dict(state["scheduler"])
-        step = state["step"]
-        log.warning("resuming from step %d/%d (%s)", step, tc.steps, ckpt)
+    state = torch.load(ckpt, weights_only=True, map_location=procs.device) \
+        if ckpt.is_file() else None
+    if state is not None:
+        student.load_state_dict(state["student"])
+        if procs.main:
+            log.warning("resuming at stage %d/%d, step %d (%s)", state["stage"] + 1,
+                        len(stages), state["step"], ckpt)
+
+    # 3. the stages, in order
+    log_rows = state["log"] if state is not None else []
+    for i, stage in enumerate(stages):
+        if state is not None and i < state["stage"]:
+            continue
+        resume = state if state is not None and state["stage"] == i else None
+        t_stage = time.time()
+        loss_mod = StageLoss(stage, student, teacher_embed, teacher_width).to(procs.device)
+        stage_views = [v for v in ("embedding", *(f"layer{n}" for n in hidden_targets(
+            stage.hidden_points, num_teacher_layers))) if v in stage.teacher_views(
+            num_teacher_layers)]
+        steps = max(1, round(tc.steps * stage.share))
+        losses = _run_stage(i, len(stages), stage, steps, loss_mod, student, stage_views,
+                            cache, cfg, tokenizer, procs, resume, ckpt, log_rows)
+        student.eval()
+        row = {"stage": stage.name, "kind": stage.kind, "steps": steps, **losses,
+               "seconds": round(time.time() - t_stage, 1)}
+        if procs.main:
+            row["dev_retrieval"] = round(dev_retrieval(encoder, dev, 200)["mean"], 2)
+            log.info("stage %d/%d %s: %d steps in %.0f s, %s, dev retrieval %.1f%%", i + 1,
+                     len(stages), stage.name, steps, row["seconds"],
+                     ", ".join(f"{k} {v:.4f}" for k, v in losses.items()),
+                     row["dev_retrieval"])
+        log_rows.append(row)
+        state = None
+        if procs.main and i + 1 < len(stages):
+            _atomic_save({"student": student.state_dict(), "stage": i + 1, "step": 0,
+                          "log": log_rows}, ckpt)
+        procs.barrier()
+
+    # 4. dev retrieval, then the folder
+    summary = {
+        "teacher": cfg.teacher,
+        "languages": sorted({lang for lang, _, _ in dev}),
+        "parameters": num_parameters(student),
+        "teacher_parameters": teacher_params,
+        "steps": tc.steps,
+        "processes": procs.world,
+        "stages": log_rows,
+        "wall_time_s": 0.0,
+    }
+    if procs.main:
+        student.cpu()
+        summary["dev_retrieval"] = dev_retrieval(encoder, dev, cfg.max_dev_per_lang)
+        summary["wall_time_s"] = round(time.time() - t0, 1)
+        save_student(student, tj, cfg.out, extra={"training": summary})
+        shutil.rmtree(work, ignore_errors=True)
+    procs.barrier()
+    return summary
+
+
+def _teacher_embedding_layer(teacher: Teacher, old_ids: list[int], max_len: int
+                             ) -> TeacherEmbeddingLayer:
+    emb = teacher.model.embeddings
+    word = emb.word_embeddings.weight.detach()[old_ids].clone()
+    pos = emb.position_embeddings.weight.detach()[:max_len].clone()
+    types = getattr(emb, "token_type_embeddings", None)
+    if types is not None:
+        pos = pos + types.weight.detach()[0]
+    return TeacherEmbeddingLayer(word, pos, emb.LayerNorm)
+
+
+def _run_stage(i: int, n: int, stage: Stage, steps: int, loss_mod: StageLoss,
+               student: Student, views: list[str], cache: TargetCache, cfg: DistillConfig,
+               tokenizer: Tokenizer, procs: Processes, resume: dict | None, ckpt: Path,
+               log_rows: list) -> dict[str, float]:
+    tc = cfg.train
+    blocks = trainable_blocks(stage, student)
+    params = [p for b in blocks for p in b] + list(loss_mod.proj.parameters())
+    opt = torch.optim.AdamW(params, lr=stage.lr or tc.lr, weight_decay=tc.weight_decay)
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, _lr_lambda(steps, tc.warmup))
+    step = 0
+    if resume is not None:
+        loss_mod.proj.load_state_dict(resume["proj"])
+        opt.load_state_dict(resume["optimizer"])
+        sched.load_state_dict(resume["scheduler"])
+        step = resume["step"]
 
     def save_checkpoint() -> None:
-        _atomic_save({"model": student.state_dict(), "optimizer": opt.state_dict(),
-                      "scheduler": sched.state_dict(), "step": step}, ckpt)
+        if procs.main:
+            _atomic_save({"student": student.state_dict(), "proj": loss_mod.proj.state_dict(),
+                          "optimizer": opt.state_dict(), "scheduler": sched.state_dict(),
+                          "stage": i, "step": step, "log": log_rows}, ckpt)
 
-    per_step = tc.batch_size * 2  # a pair contributes two examples
-    lengths = [len(x) for x in ids]
-    epoch_batches = length_bucketed_batches(lengths, per_step, tc.seed)
+    batches = itertools.islice(_batches(cfg, tokenizer, student.config.max_len,
+                                        tc.seed + 7919 * i, procs), step, None)
+    model, unfrozen = None, -1
+    running: dict[str, float] = {}
     student.train()
-    bar = tqdm(total=tc.steps, initial=step, desc="distill", unit="step")
-    running = None
+    bar = tqdm(total=steps, initial=step, desc=f"stage {i + 1}/{n} {stage.name}",
+               unit="step", disable=not procs.main)
     try:
-        while step < tc.steps:
-            epoch, k = divmod(step, len(epoch_batches))
-            if k == 0 and epoch:
-                epoch_batches = length_bucketed_batches(lengths, per_step, tc.seed + epoch)
-            batch = epoch_batches[k]
-            input_ids, mask = pad_batch([ids[i] for i in batch], scfg.pad_id)
-            pred = student(input_ids, mask)
-            loss = ((pred - targets[target_of[batch]]) ** 2).sum(-1).mean()
+        while step < steps:
+            k = phase_of(step, steps, len(blocks), stage.unfreeze)
+            if k != unfrozen:  # a new set of trainable blocks: rewrap for DDP
+                unfrozen = k
+                student.requires_grad_(False)
+                for block in blocks[:k]:
+                    for p in block:
+                        p.requires_grad_(True)
+                model = loss_mod if procs.world == 1 else DistributedDataParallel(
+                    loss_mod, broadcast_buffers=False)
+            batch = _collate(*next(batches), views, cache, student.config.pad_id,
+                             procs.device)
+            loss, parts = model(batch)
             opt.zero_grad(set_to_none=True)
             loss.backward()
-            torch.nn.utils.clip_grad_norm_(student.parameters(), tc.clip)
+            torch.nn.utils.clip_grad_norm_(params, tc.clip)
             opt.step()
             sched.step()
             step += 1
-            running = loss.item() if running is None else 0.95 * running + 0.05 * loss.item()
+            for key, value in parts.items():
+                running[key] = value if key not in running else 0.95 * running[key] + 0.05 * value
             bar.update(1)
-            bar.set_postfix(loss=f"{running:.4f}")
-            if step % tc.checkpoint_every == 0 and step < tc.steps:
+            bar.set_postfix({k: f"{v:.4f}" for k, v in running.items()})
+            if step % tc.checkpoint_every == 0 and step < steps:
                 save_checkpoint()
     except KeyboardInterrupt:
         save_checkpoint()
         bar.close()
-        raise EdgekitError(f"interrupted at step {step}/{tc.steps}; the checkpoint is in "
-                           f"{work}: run the same command again to resume") from None
+        raise EdgekitError(f"interrupted at stage {i + 1}/{n}, step {step}/{steps}; the "
+                           f"checkpoint is in {ckpt.parent}: run the same command again to "
+                           "resume") from None
     bar.close()
-    student.eval()
-
-    # 5. dev retrieval, then the folder
-    dev = dev_retrieval(encoder, corpus.dev, cfg.max_dev_per_lang)
-    summary = {
-        "teacher": cfg.teacher,
-        "languages": corpus.languages(),
-        "parameters": num_parameters(student),
-        "teacher_parameters": teacher_params,
-        "train_pairs": len(corpus.train),
-        "steps": tc.steps,
-        "final_loss": running,
-        "dev_retrieval": dev,
-        "wall_time_s": round(time.time() - t0, 1),
-    }
-    save_student(student, tj, cfg.out, extra={"training": summary})
-    shutil.rmtree(work, ignore_errors=True)
-    return summary
+    student.requires_grad_(True)
+    return {k: round(v, 5) for k, v in running.items()}

@@ -8,6 +8,7 @@ student's embedding rows back to the teacher's.
 
 from __future__ import annotations
 
+import itertools
 import json
 from collections.abc import Iterable
 from pathlib import Path
@@ -34,13 +35,20 @@ def _pieces(model: dict) -> list[str]:
     return [p for p, _ in by_id]
 
 
-def used_ids(tokenizer: Tokenizer, texts: Iterable[str], batch: int = 4096) -> set[int]:
-    texts = list(texts)
+def _scan(tokenizer: Tokenizer, texts: Iterable[str], batch: int = 4096
+          ) -> tuple[set[int], set[str]]:
+    """The ids the tokenizer emits on `texts` and the characters they use (after
+    normalisation), in one streamed pass."""
     used: set[int] = set()
-    for i in range(0, len(texts), batch):
-        for enc in tokenizer.encode_batch(texts[i : i + batch]):
+    chars: set[str] = set()
+    normalizer = tokenizer.normalizer
+    texts = iter(texts)
+    while part := list(itertools.islice(texts, batch)):
+        for enc in tokenizer.encode_batch(part):
             used.update(enc.ids)
-    return used
+        for t in part:
+            chars.update(normalizer.normalize_str(t) if normalizer else t)
+    return used, chars
 
 
 def prune(tokenizer_json: dict, texts: Iterable[str], fill_to: int = 0
@@ -54,16 +62,11 @@ def prune(tokenizer_json: dict, texts: Iterable[str], fill_to: int = 0
     tokenizer = Tokenizer.from_str(json.dumps(tokenizer_json))
     tokenizer.no_truncation()
     tokenizer.no_padding()
-    texts = list(texts)
     model = tokenizer_json["model"]
     start, cont = _word_markers(model)
     pieces = _pieces(model)
-    normalizer = tokenizer.normalizer
-    chars: set[str] = set()
-    for t in texts:
-        chars.update(normalizer.normalize_str(t) if normalizer else t)
+    keep, chars = _scan(tokenizer, texts)
     singles = {start + c for c in chars} | {cont + c for c in chars} | set(chars)
-    keep = used_ids(tokenizer, texts)
     keep.update(i for i, p in enumerate(pieces) if p in singles)
     keep.update(tok["id"] for tok in tokenizer_json.get("added_tokens", []))
     if model["type"] == "Unigram" and model.get("unk_id") is not None:

@@ -16,7 +16,7 @@ from distill.student import StudentEncoder, is_student_folder
 from distill.teachers import Teacher
 from distill.train import DistillConfig, TrainConfig
 from distill.train import distill as run_distill
-from edgekit.presets import load_preset
+from edgekit.presets import load_preset, load_recipe
 from export.bundle import Bundle, check_options, export_bundle
 
 log = logging.getLogger("edgekit")
@@ -41,9 +41,11 @@ def build_preset_corpus(preset: dict, out: Path, langs: list[str] | None = None,
 
 def distill(preset: str = "default", out: str | Path = "build/student",
             corpus: str | Path | None = None, teacher: str | None = None,
-            steps: int | None = None) -> Path:
-    """Distil a student with a preset; builds the preset's corpus when none is given."""
+            steps: int | None = None, recipe: str | None = None) -> Path:
+    """Distil a student with a preset (and its recipe, or `recipe`); builds the preset's
+    corpus when none is given."""
     p = load_preset(preset)
+    stages = load_recipe(recipe or p["recipe"])
     out = Path(out)
     if corpus is None:
         corpus = Path(f"{out}.corpus")
@@ -53,7 +55,7 @@ def distill(preset: str = "default", out: str | Path = "build/student",
     if steps is not None:
         train.steps = steps
     run_distill(DistillConfig(teacher=teacher or p["teacher"], corpus=Path(corpus), out=out,
-                              student=p["student"], train=train,
+                              student=p["student"], train=train, stages=stages,
                               vocab_size=p["data"].get("vocab_size", 0)))
     return out
 
@@ -69,7 +71,7 @@ def evaluate_model(encoder, tatoeba: str | Path | None = None, sts17: str | Path
                    corpus: str | Path | None = None, langs: list[str] | None = None) -> dict:
     """Tatoeba, STS17 and dev-split retrieval of an encoder, for whichever data is given."""
     from distill import evaluate
-    from distill.data import load_corpus
+    from distill.data import load_dev
 
     check_folders(tatoeba=tatoeba, sts17=sts17, corpus=corpus)
     result = {"model": encoder.name, "parameters": encoder.num_parameters()}
@@ -79,7 +81,7 @@ def evaluate_model(encoder, tatoeba: str | Path | None = None, sts17: str | Path
     if sts17:
         result["sts17"] = evaluate.sts17(encoder, Path(sts17), progress=True)
     if corpus:
-        result["dev_retrieval"] = evaluate.dev_retrieval(encoder, load_corpus(corpus).dev)
+        result["dev_retrieval"] = evaluate.dev_retrieval(encoder, load_dev(corpus))
     return result
 
 

@@ -70,7 +70,7 @@ def cmd_distill(args: argparse.Namespace) -> None:
     from edgekit.api import distill
 
     out = distill(preset=args.preset, out=args.out, corpus=args.corpus, teacher=args.teacher,
-                  steps=args.steps)
+                  steps=args.steps, recipe=args.recipe)
     info = json.loads((out / "config.json").read_text())["training"]
     print(f"student written to {out}: {info['parameters']:,} parameters "
           f"(teacher {info['teacher_parameters']:,}), dev retrieval "
@@ -203,7 +203,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--no-gettext", action="store_true", help="use only your own files")
     s.set_defaults(func=cmd_data)
 
-    s = sub.add_parser("distill", help="train a student (stage-1 multilingual KD)")
+    s = sub.add_parser("distill", help="train a student through a recipe's stages")
     s.add_argument("--preset", default="default", help="tiny, default, or a .toml file")
     s.add_argument("--out", default="build/student", help="student folder (default "
                    "build/student)")
@@ -212,6 +212,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--teacher", type=_nonempty, help="teacher name or HF folder (default: the "
                    "preset's)")
     s.add_argument("--steps", type=int, help="override the preset's training steps")
+    s.add_argument("--recipe", help="ding, xtremedistil, tiny, or a .toml file (default: the "
+                   "preset's)")
     s.set_defaults(func=cmd_distill)
 
     s = sub.add_parser("eval", help="Tatoeba, STS17 and dev-split evaluation of a model")

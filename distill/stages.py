@@ -1,0 +1,222 @@
+"""The stages a recipe is made of. Each stage is a loss over a batch of rows plus the set of
+parameters it trains; a recipe (TOML) lists stages with their settings.
+
+kinds
+  align    Ding stage 2, bottleneck alignment: the factorised embeddings (vocab x E, E x H,
+           positions, norm) are trained so their per-token output matches the teacher's
+           embedding layer, before any transformer layer is trained.
+  kd       Ding stages 1 and 3, multilingual KD on sentence embeddings:
+               |S(en) - T(en)|^2 + |S(xx) - T(en)|^2  (+ |S(mono) - T(mono)|^2)
+           with `hidden_weight`, XtremeDistil's representation transfer: the student's mean-
+           pooled hidden state at `hidden_points` evenly spaced depths, through a learned
+           projection, regressed (cosine) onto the teacher's pooled hidden state at the
+           same relative depth; `mse_weight = 0` leaves the representation loss alone.
+  mcl      Ding stage 4, multilingual contrastive learning: the B x B matrix
+           cos(S(en_i), S(xx_j)) regressed onto cos(T(en_i), T(en_j)), plus `mse_weight` x
+           the two KD terms.
+  infonce  In-batch negatives: cross-entropy of cos(S(xx_i), S(en_j)) / temperature in both
+           directions (the translation is the label), plus `mse_weight` x the KD terms.
+
+`unfreeze = true` is XtremeDistil's gradual unfreezing: the stage's steps are cut into
+phases; the first trains only the top layer, each next phase unfreezes one more block
+downwards (layers, then the embeddings).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from distill.encoding import mean_pool
+from distill.errors import EdgekitError
+from distill.student import Student
+
+KINDS = ("align", "kd", "mcl", "infonce")
+TRAINS = ("all", "embeddings", "layers")
+
+
+@dataclass
+class Stage:
+    kind: str
+    name: str = ""
+    share: float = 1.0            # fraction of the preset's steps
+    lr: float = 0.0               # 0: the preset's lr
+    train: str = "all"            # all | embeddings | layers
+    unfreeze: bool = False        # gradual top-down unfreezing
+    hidden_weight: float = 0.0    # kd: representation transfer weight
+    hidden_points: int = 2        # kd: depths where hidden states are matched
+    mse_weight: float = 1.0       # weight of the KD terms (0 in kd: representation only)
+    temperature: float = 0.05     # infonce
+
+    @classmethod
+    def from_dict(cls, d: dict) -> Stage:
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(d) - known)
+        if unknown:
+            raise EdgekitError(f"recipe stage: unknown setting {', '.join(unknown)}; "
+                               f"known: {', '.join(sorted(known))}")
+        if "kind" not in d:
+            raise EdgekitError(f"recipe stage {d}: no kind; one of {', '.join(KINDS)}")
+        stage = cls(**d)
+        if stage.kind not in KINDS:
+            raise EdgekitError(f"recipe stage kind {stage.kind!r}: one of {', '.join(KINDS)}")
+        if stage.train not in TRAINS:
+            raise EdgekitError(f"recipe stage train {stage.train!r}: one of {', '.join(TRAINS)}")
+        if stage.share <= 0:
+            raise EdgekitError(f"recipe stage {stage.kind}: share must be positive")
+        stage.name = stage.name or stage.kind
+        return stage
+
+    def teacher_views(self, num_teacher_layers: int) -> list[str]:
+        """The cached teacher outputs this stage reads."""
+        if self.kind == "align":
+            return []
+        views = ["embedding"]
+        if self.kind == "kd" and self.hidden_weight:
+            views += [f"layer{n}" for n in hidden_targets(self.hidden_points,
+                                                          num_teacher_layers)]
+        return views
+
+
+def hidden_targets(points: int, num_teacher_layers: int) -> list[int]:
+    return [round(num_teacher_layers * j / points) for j in range(1, points + 1)]
+
+
+def hidden_depths(points: int, effective_layers: int) -> list[int]:
+    return [round(effective_layers * j / points) for j in range(1, points + 1)]
+
+
+# ------------------------------------------------------------------ which parameters train
+
+def blocks_top_down(student: Student) -> list[list[nn.Parameter]]:
+    """Unfreezing order: the last layer first, ..., the first layer, then the embeddings."""
+    embed = [*student.token_embed.parameters(), *student.embed_proj.parameters(),
+             *student.pos_embed.parameters(), *student.embed_norm.parameters()]
+    return [list(layer.parameters()) for layer in reversed(student.layers)] + [embed]
+
+
+def trainable_blocks(stage: Stage, student: Student) -> list[list[nn.Parameter]]:
+    blocks = blocks_top_down(student)
+    if stage.kind == "align" or stage.train == "embeddings":
+        return blocks[-1:]
+    if stage.train == "layers":
+        return blocks[:-1]
+    return blocks
+
+
+def phase_of(step: int, steps: int, num_blocks: int, unfreeze: bool) -> int:
+    """How many blocks (from the top) train at `step`: all, or one more per phase."""
+    if not unfreeze:
+        return num_blocks
+    return min(num_blocks, 1 + step * num_blocks // max(1, steps))
+
+
+# ------------------------------------------------------------------ the losses
+
+class TeacherEmbeddingLayer(nn.Module):
+    """The teacher's embedding layer restricted to the student's vocabulary (frozen): the
+    target of the align stage."""
+
+    def __init__(self, word: torch.Tensor, pos: torch.Tensor, norm: nn.LayerNorm):
+        super().__init__()
+        self.register_buffer("word", word)
+        self.register_buffer("pos", pos)
+        self.norm = norm.requires_grad_(False)
+
+    def forward(self, ids: torch.Tensor) -> torch.Tensor:
+        return self.norm(self.word[ids] + self.pos[: ids.shape[1]])
+
+
+class StageLoss(nn.Module):
+    """student + the stage's own trainable parts; forward(batch) -> (loss, parts). One module,
+    so DistributedDataParallel wraps every stage the same way."""
+
+    def __init__(self, stage: Stage, student: Student, teacher_embed: nn.Module | None,
+                 teacher_width: int):
+        super().__init__()
+        self.stage, self.student, self.teacher_embed = stage, student, teacher_embed
+        c = student.config
+        self.depths = hidden_depths(stage.hidden_points, c.effective_layers)
+        self.proj = nn.ModuleList()
+        if stage.kind == "kd" and stage.hidden_weight:
+            for _ in self.depths:
+                p = nn.Linear(c.hidden_size, teacher_width, bias=False)
+                if c.hidden_size == teacher_width:  # start from "no change"
+                    nn.init.eye_(p.weight)
+                self.proj.append(p)
+
+    def forward(self, batch: dict) -> tuple[torch.Tensor, dict[str, float]]:
+        if self.stage.kind == "align":
+            return self._align(batch)
+        return self._sentence(batch)
+
+    def _align(self, batch: dict) -> tuple[torch.Tensor, dict[str, float]]:
+        # both sides: the translations carry the other languages' pieces
+        sides = [("a_ids", "a_mask"), ("b_ids", "b_mask")] if "b_ids" in batch else [
+            ("a_ids", "a_mask")]
+        total, count = 0.0, 0.0
+        for ids_key, mask_key in sides:
+            ids, mask = batch[ids_key], batch[mask_key]
+            out = self.student.embed(ids)
+            with torch.no_grad():
+                target = self.teacher_embed(ids)
+            m = mask.unsqueeze(-1).to(out.dtype)
+            total = total + (((out - target) ** 2) * m).sum()
+            count = count + m.sum() * out.shape[-1]
+        loss = total / count
+        return loss, {"align": loss.item()}
+
+    def _encode(self, ids: torch.Tensor, mask: torch.Tensor
+                ) -> tuple[torch.Tensor, list[torch.Tensor]]:
+        """Sentence embedding, and the pooled hidden states at the matched depths."""
+        s = self.student
+        attn_bias = s.attention_bias(mask)
+        x = s.embed(ids)
+        pooled, depth = [], 0
+        for _ in range(s.config.num_recurrences):
+            for layer in s.layers:
+                x = layer(x, attn_bias)
+                depth += 1
+                if self.proj and depth in self.depths:
+                    pooled.append(mean_pool(x, mask))
+        return F.normalize(mean_pool(x, mask), dim=-1), pooled
+
+    def _sentence(self, batch: dict) -> tuple[torch.Tensor, dict[str, float]]:
+        st = self.stage
+        sa, ha = self._encode(batch["a_ids"], batch["a_mask"])
+        ta = batch["t_embedding"]
+        kd = ((sa - ta) ** 2).sum(-1).mean()
+        parts = {}
+        pair = batch["pair"]  # rows with a translation
+        if pair.any():
+            sb, hb = self._encode(batch["b_ids"], batch["b_mask"])
+            kd = kd + ((sb - ta[pair]) ** 2).sum(-1).mean()
+        parts["mse"] = kd.item()
+        if st.kind == "kd":
+            loss = st.mse_weight * kd
+            if self.proj:
+                hidden = 0.0
+                for j, proj in enumerate(self.proj):
+                    target = batch[f"t_hidden{j}"]
+                    hidden = hidden + (1 - F.cosine_similarity(proj(ha[j]), target)).mean()
+                    if pair.any():
+                        hidden = hidden + (1 - F.cosine_similarity(proj(hb[j]),
+                                                                   target[pair])).mean()
+                parts["hidden"] = hidden.item()
+                loss = loss + st.hidden_weight * hidden
+            return loss, parts
+        if not pair.any():
+            return st.mse_weight * kd, parts
+        en, xx, t_en = sa[pair], sb, ta[pair]
+        if st.kind == "mcl":
+            contrast = ((en @ xx.T - t_en @ t_en.T) ** 2).mean()
+        else:
+            logits = xx @ en.T / st.temperature
+            labels = torch.arange(len(en), device=logits.device)
+            contrast = 0.5 * (F.cross_entropy(logits, labels) +
+                              F.cross_entropy(logits.T, labels))
+        parts[st.kind] = contrast.item()
+        return contrast + st.mse_weight * kd, parts
