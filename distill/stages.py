@@ -71,7 +71,8 @@ class Stage:
         return stage
 
     def teacher_views(self, num_teacher_layers: int) -> list[str]:
-        """The cached teacher outputs this stage reads."""
+        """The cached teacher outputs this stage reads: "embedding", then the hidden layers
+        from shallow to deep (the batch names them t_embedding, t_hidden0, ...)."""
         if self.kind == "align":
             return []
         views = ["embedding"]

