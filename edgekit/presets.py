@@ -10,6 +10,7 @@ from pathlib import Path
 
 from distill.errors import EdgekitError
 from distill.fsutil import load_named_toml, toml_names
+from distill.stages import Stage
 
 PRESET_DIR = Path(__file__).parent / "presets"
 RECIPE_DIR = Path(__file__).parent / "recipes"
@@ -33,4 +34,6 @@ def load_recipe(name_or_path: str) -> list[dict]:
     stages = load_named_toml(name_or_path, RECIPE_DIR, "recipe", ("stage",))["stage"]
     if not isinstance(stages, list) or not stages:
         raise EdgekitError(f"recipe {name_or_path}: [[stage]] must list at least one stage")
+    for stage in stages:  # a mistake shows now, not after the corpus is built
+        Stage.from_dict(stage)
     return stages

@@ -26,6 +26,8 @@ def run_cli(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
      "corpus file not found"),
     (["distill", "--preset", "huge"], "unknown preset 'huge'"),
     (["distill", "--corpus", "{tmp}", "--out", "{tmp}/s"], "is not a corpus folder"),
+    (["distill", "--recipe", "magic", "--out", "{tmp}/s"], "unknown recipe 'magic'"),
+    (["distill", "--tatoeba", "{tmp}/nope", "--out", "{tmp}/s"], "--tatoeba {tmp}/nope: no "),
     (["eval", "{tmp}", "--sts17", "{tmp}/nope"], "--sts17 {tmp}/nope: no such folder"),
     (["export", "/no/such/student", "--out", "{tmp}/b"], "unknown teacher '/no/such/student'"),
     (["build", "--tatoeba", "{tmp}/nope", "--out", "{tmp}/b"], "--tatoeba {tmp}/nope: no such"),
