@@ -52,16 +52,19 @@ def _train_and_eval(run: dict, base: dict, steps: int, corpus: Path, folder: Pat
             train=train, stages=stages_for(run, load_recipe(run.get("recipe",
                                                                      base["recipe"]))),
             vocab_size=run.get("vocab_size", preset["data"].get("vocab_size", 0))))
-    info = json.loads((student / "config.json").read_text())
     quality = quality_figures(evaluate_model(load_encoder(student), tatoeba, sts17))
-    return {"name": run["name"], "embed_dim": info["embed_dim"],
-            "vocab_size": info["vocab_size"],
+    return _row(run["name"], student, quality["tatoeba_mean"], quality["sts17_mean"])
+
+
+def _row(name: str, student: Path, tatoeba: float, sts17: float) -> dict:
+    """One table row: the student folder's shape and training record, and its quality."""
+    info = json.loads((student / "config.json").read_text())
+    return {"name": name, "vocab_size": info["vocab_size"], "embed_dim": info["embed_dim"],
             "num_layers": info["num_layers"], "num_recurrences": info["num_recurrences"],
             "parameters": info["training"]["parameters"],
             "teacher_parameters": info["training"]["teacher_parameters"],
             "train_seconds": info["training"]["wall_time_s"],
-            "stages": info["training"]["stages"], "tatoeba": quality["tatoeba_mean"],
-            "sts17": quality["sts17_mean"]}
+            "stages": info["training"]["stages"], "tatoeba": tatoeba, "sts17": sts17}
 
 
 def run_one(run: dict, base: dict, steps: int, corpus: Path, out: Path, tatoeba: Path,
@@ -84,16 +87,10 @@ def run_one(run: dict, base: dict, steps: int, corpus: Path, out: Path, tatoeba:
 
 def built_default(build: Path) -> dict:
     """The default preset's own run, from `edgekit build --tatoeba --sts17 --out BUILD`."""
-    info = json.loads((build / "student" / "config.json").read_text())
+    steps = json.loads((build / "student" / "config.json").read_text())["training"]["steps"]
     evaluation = json.loads((build / "eval-student.json").read_text())
-    return {"name": f"default preset ({info['training']['steps']} steps)",
-            "vocab_size": info["vocab_size"], "embed_dim": info["embed_dim"],
-            "num_layers": info["num_layers"], "num_recurrences": info["num_recurrences"],
-            "parameters": info["training"]["parameters"],
-            "teacher_parameters": info["training"]["teacher_parameters"],
-            "train_seconds": info["training"]["wall_time_s"],
-            "stages": info["training"]["stages"],
-            "tatoeba": evaluation["tatoeba"]["mean"], "sts17": evaluation["sts17"]["mean"],
+    return {**_row(f"default preset ({steps} steps)", build / "student",
+                   evaluation["tatoeba"]["mean"], evaluation["sts17"]["mean"]),
             "bundle": str(build / "bundle"),
             "pte_int8_mb": (build / "bundle" / "model.pte").stat().st_size / 1e6}
 

@@ -246,19 +246,10 @@ def save_corpus(corpus: Corpus, out_dir: Path) -> None:
 
 
 def load_corpus(path: Path) -> Corpus:
-    path = Path(path)
-    _check_corpus(path)
-    def rows(name: str, width: int) -> list[tuple]:
-        f = path / name
-        if not f.is_file():
-            return []
-        return [tuple(line.split("\t")) for line in f.read_text(encoding="utf-8").splitlines()
-                if line.count("\t") == width - 1]
-    corpus = Corpus(rows("train.tsv", 3), rows("dev.tsv", 3), rows("mono.tsv", 2))
-    if not corpus.train:
-        raise EdgekitError(f"corpus {path} has no usable pairs in train.tsv; rebuild it with "
-                           "`edgekit data` or add pairs with --tsv LANG=FILE")
-    return corpus
+    """The whole corpus in memory (training streams it with `read_rows` instead)."""
+    rows = list(read_rows(path))
+    return Corpus(train=[r for r in rows if r[2]], dev=load_dev(path),
+                  mono=[(lang, text) for lang, text, xx in rows if not xx])
 
 
 def _check_corpus(path: Path) -> None:

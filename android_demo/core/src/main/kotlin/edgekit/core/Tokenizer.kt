@@ -184,32 +184,33 @@ private fun isOther(cp: Int): Boolean = when (Character.getType(cp)) {
     else -> false
 }
 
-private fun cleanText(s: String): String {
+/** Rebuild `s` code point by code point: `emit` appends what each one becomes. */
+private inline fun mapCodePoints(s: String, emit: (Int, StringBuilder) -> Unit): String {
     val b = StringBuilder(s.length)
     var i = 0
     while (i < s.length) {
         val cp = s.codePointAt(i)
         i += Character.charCount(cp)
-        val control = cp != 0x09 && cp != 0x0A && cp != 0x0D && isOther(cp)
-        if (cp == 0 || cp == 0xFFFD || control) continue
-        if (isWhitespace(cp)) b.append(' ') else b.appendCodePoint(cp)
+        emit(cp, b)
     }
     return b.toString()
+}
+
+private fun cleanText(s: String): String = mapCodePoints(s) { cp, b ->
+    val control = cp != 0x09 && cp != 0x0A && cp != 0x0D && isOther(cp)
+    when {
+        cp == 0 || cp == 0xFFFD || control -> Unit  // dropped
+        isWhitespace(cp) -> b.append(' ')
+        else -> b.appendCodePoint(cp)
+    }
 }
 
 private fun isChinese(cp: Int): Boolean = cp in 0x4E00..0x9FFF || cp in 0x3400..0x4DBF ||
     cp in 0x20000..0x2A6DF || cp in 0x2A700..0x2B73F || cp in 0x2B740..0x2B81F ||
     cp in 0x2B920..0x2CEAF || cp in 0xF900..0xFAFF || cp in 0x2F800..0x2FA1F
 
-private fun padChinese(s: String): String {
-    val b = StringBuilder(s.length)
-    var i = 0
-    while (i < s.length) {
-        val cp = s.codePointAt(i)
-        i += Character.charCount(cp)
-        if (isChinese(cp)) b.append(' ').appendCodePoint(cp).append(' ') else b.appendCodePoint(cp)
-    }
-    return b.toString()
+private fun padChinese(s: String): String = mapCodePoints(s) { cp, b ->
+    if (isChinese(cp)) b.append(' ').appendCodePoint(cp).append(' ') else b.appendCodePoint(cp)
 }
 
 // ---------------------------------------------------------------- pre-tokenisers
