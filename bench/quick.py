@@ -17,10 +17,11 @@ def quick_bench(bundle: Bundle, seconds: float = 3.0) -> dict:
     result = {}
     for model in bundle.models:
         runtime, precision = model["runtime"], model["precision"]
-        bundle.encode(texts[:4], runtime, precision)  # load and warm up
+        run = bundle.tag if bundle.labels else bundle.encode  # tagger or encoder
+        run(texts[:4], runtime, precision)  # load and warm up
         done, started = 0, time.perf_counter()
         while time.perf_counter() - started < seconds:
-            bundle.encode(texts, runtime, precision)
+            run(texts, runtime, precision)
             done += len(texts)
         elapsed = time.perf_counter() - started
         result[f"{runtime}-{precision}"] = {"sentences_per_s": round(done / elapsed, 1),

@@ -61,3 +61,17 @@ def encode_ids(forward: Forward, ids: Sequence[Sequence[int]], pad_id: int,
             out = np.zeros((len(ids), emb.shape[1]), dtype=np.float32)
         out[index] = emb
     return out if out is not None else np.zeros((0, 0), dtype=np.float32)
+
+
+@torch.inference_mode()
+def token_outputs(forward: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
+                  ids: Sequence[Sequence[int]], pad_id: int, batch_size: int = 64
+                  ) -> list[np.ndarray]:
+    """Per-token outputs (B, T, n) of padded, length-bucketed batches, one (len, n) array
+    per input, padding cut off."""
+    out: list[np.ndarray] = [np.zeros((0, 0), dtype=np.float32)] * len(ids)
+    for index in length_batches([len(x) for x in ids], batch_size):
+        result = forward(*pad_batch([ids[i] for i in index], pad_id)).float().numpy()
+        for row, i in enumerate(index):
+            out[i] = result[row, : len(ids[i])]
+    return out

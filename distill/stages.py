@@ -34,7 +34,10 @@ from distill.encoding import mean_pool
 from distill.errors import EdgekitError
 from distill.student import Student
 
-KINDS = ("align", "kd", "mcl", "infonce")
+SENTENCE_KINDS = ("align", "kd", "mcl", "infonce")
+TOKEN_KINDS = ("repr", "logits", "labels")
+KINDS = SENTENCE_KINDS + TOKEN_KINDS
+LOSSES = ("mse", "kl")
 TRAINS = ("all", "embeddings", "layers")
 
 
@@ -49,7 +52,13 @@ class Stage:
     hidden_weight: float = 0.0    # kd: representation transfer weight
     hidden_points: int = 2        # kd: depths where hidden states are matched
     mse_weight: float = 1.0       # weight of the KD terms (0 in kd: representation only)
-    temperature: float = 0.05     # infonce
+    temperature: float = 0.05     # infonce; logits with loss "kl"
+    teacher_layer: int = 0        # repr: the teacher layer matched (0: its last)
+    loss: str = "mse"             # logits: mse | kl
+
+    @property
+    def task(self) -> str:
+        return "token-classification" if self.kind in TOKEN_KINDS else "sentence-embedding"
 
     @classmethod
     def from_dict(cls, d: dict) -> Stage:
@@ -65,6 +74,8 @@ class Stage:
             raise EdgekitError(f"recipe stage kind {stage.kind!r}: one of {', '.join(KINDS)}")
         if stage.train not in TRAINS:
             raise EdgekitError(f"recipe stage train {stage.train!r}: one of {', '.join(TRAINS)}")
+        if stage.loss not in LOSSES:
+            raise EdgekitError(f"recipe stage loss {stage.loss!r}: one of {', '.join(LOSSES)}")
         if stage.share <= 0:
             raise EdgekitError(f"recipe stage {stage.kind}: share must be positive")
         stage.name = stage.name or stage.kind
@@ -73,7 +84,7 @@ class Stage:
     def teacher_views(self, num_teacher_layers: int) -> list[str]:
         """The cached teacher outputs this stage reads: "embedding", then the hidden layers
         from shallow to deep (the batch names them t_embedding, t_hidden0, ...)."""
-        if self.kind == "align":
+        if self.kind == "align" or self.task != "sentence-embedding":
             return []
         views = ["embedding"]
         if self.kind == "kd" and self.hidden_weight:
@@ -93,14 +104,18 @@ def hidden_depths(points: int, effective_layers: int) -> list[int]:
 # ------------------------------------------------------------------ which parameters train
 
 def blocks_top_down(student: Student) -> list[list[nn.Parameter]]:
-    """Unfreezing order: the last layer first, ..., the first layer, then the embeddings."""
+    """Unfreezing order: the classifier (a tagger's), the last layer, ..., the first layer,
+    then the embeddings."""
     embed = [*student.token_embed.parameters(), *student.embed_proj.parameters(),
              *student.pos_embed.parameters(), *student.embed_norm.parameters()]
-    return [list(layer.parameters()) for layer in reversed(student.layers)] + [embed]
+    head = [list(student.classifier.parameters())] if student.config.labels else []
+    return head + [list(layer.parameters()) for layer in reversed(student.layers)] + [embed]
 
 
 def trainable_blocks(stage: Stage, student: Student) -> list[list[nn.Parameter]]:
     blocks = blocks_top_down(student)
+    if stage.kind == "repr" and student.config.labels:  # no logits: the head is not used
+        blocks = blocks[1:]
     if stage.kind == "align" or stage.train == "embeddings":
         return blocks[-1:]
     if stage.train == "layers":

@@ -14,7 +14,7 @@ A saved student is a folder: config.json, model.safetensors, tokenizer.json.
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
 import numpy as np
@@ -44,6 +44,11 @@ class StudentConfig:
     pad_id: int = 1
     layer_norm_eps: float = 1e-12
     teacher: str = ""
+    labels: list[str] = field(default_factory=list)  # token classification: the tag set
+
+    @property
+    def task(self) -> str:
+        return "token-classification" if self.labels else "sentence-embedding"
 
     @property
     def effective_layers(self) -> int:
@@ -83,6 +88,8 @@ class Student(nn.Module):
         self.pos_embed = nn.Embedding(c.max_len, c.hidden_size)
         self.embed_norm = nn.LayerNorm(c.hidden_size, eps=c.layer_norm_eps)
         self.layers = nn.ModuleList(EncoderLayer(c) for _ in range(c.num_layers))
+        if c.labels:
+            self.classifier = nn.Linear(c.hidden_size, len(c.labels))
 
     def embed(self, input_ids: torch.Tensor) -> torch.Tensor:
         positions = torch.arange(input_ids.shape[1], device=input_ids.device)
@@ -104,8 +111,12 @@ class Student(nn.Module):
         return x
 
     def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
-        pooled = mean_pool(self.hidden_states(input_ids, attention_mask), attention_mask)
-        return F.normalize(pooled, dim=-1)
+        """The L2-normalised sentence embedding (B, H), or with labels the per-token logits
+        (B, T, len(labels))."""
+        hidden = self.hidden_states(input_ids, attention_mask)
+        if self.config.labels:
+            return self.classifier(hidden)
+        return F.normalize(mean_pool(hidden, attention_mask), dim=-1)
 
 
 def num_parameters(model: nn.Module) -> int:
@@ -131,7 +142,8 @@ def _teacher_state(teacher_model: nn.Module) -> tuple[dict, str]:
 
 
 def _copy_body(student: Student, sd: dict, prefix: str) -> None:
-    """Positions (absorbing token type 0), the embedding LayerNorm and the first k layers."""
+    """Positions (absorbing token type 0), the embedding LayerNorm, the first k layers and a
+    token-classification teacher's classifier."""
     pos = sd[f"{prefix}embeddings.position_embeddings.weight"][: student.config.max_len]
     types = sd.get(f"{prefix}embeddings.token_type_embeddings.weight")
     student.pos_embed.weight.copy_(pos + (types[0] if types is not None else 0))
@@ -142,6 +154,9 @@ def _copy_body(student: Student, sd: dict, prefix: str) -> None:
             module = getattr(layer, ours)
             module.weight.copy_(sd[f"{prefix}encoder.layer.{i}.{theirs}.weight"])
             module.bias.copy_(sd[f"{prefix}encoder.layer.{i}.{theirs}.bias"])
+    if student.config.labels:
+        student.classifier.weight.copy_(sd["classifier.weight"])
+        student.classifier.bias.copy_(sd["classifier.bias"])
 
 
 @torch.no_grad()

@@ -20,13 +20,14 @@ import os
 import random
 import shutil
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import torch
 import torch.distributed as dist
 from tokenizers import Tokenizer
+from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 from tqdm.auto import tqdm
 
@@ -289,8 +290,13 @@ def distill(cfg: DistillConfig) -> dict:
             loss_mod = StageLoss(stage, student, teacher_embed, teacher_width).to(procs.device)
             stage_views = stage.teacher_views(num_teacher_layers)
             steps = max(1, round(tc.steps * stage.share))
-            losses = _run_stage(i, len(stages), stage, steps, loss_mod, student, stage_views,
-                                cache, cfg, tokenizer, procs, resume, ckpt, log_rows)
+            def batches_from(start: int, i=i, stage_views=stage_views) -> Iterator[dict]:
+                rows = itertools.islice(_batches(cfg, tokenizer, scfg.max_len,
+                                                 tc.seed + 7919 * i, procs), start, None)
+                return (_collate(*r, stage_views, cache, scfg.pad_id, procs.device)
+                        for r in rows)
+            losses = _run_stage(i, len(stages), stage, steps, loss_mod, student,
+                                batches_from, tc, procs, resume, ckpt, log_rows)
             student.eval()
             row = {"stage": stage.name, "kind": stage.kind, "steps": steps, **losses,
                    "seconds": round(time.time() - t_stage, 1)}
@@ -342,11 +348,13 @@ def _teacher_embedding_layer(teacher: Teacher, old_ids: list[int], max_len: int
     return TeacherEmbeddingLayer(word, pos, emb.LayerNorm)
 
 
-def _run_stage(i: int, n: int, stage: Stage, steps: int, loss_mod: StageLoss,
-               student: Student, views: list[str], cache: TargetCache, cfg: DistillConfig,
-               tokenizer: Tokenizer, procs: Processes, resume: dict | None, ckpt: Path,
+def _run_stage(i: int, n: int, stage: Stage, steps: int, loss_mod: nn.Module,
+               student: Student, batches_from: Callable[[int], Iterator[dict]],
+               tc: TrainConfig, procs: Processes, resume: dict | None, ckpt: Path,
                log_rows: list) -> dict[str, float]:
-    tc = cfg.train
+    """One stage: AdamW over its trainable blocks (and the loss module's projection),
+    gradual unfreezing, checkpoints. `batches_from(step)`: the collated batches from `step`
+    on (the same ones after a resume). Shared by the sentence and the token recipes."""
     blocks = trainable_blocks(stage, student)
     params = [p for b in blocks for p in b] + list(loss_mod.proj.parameters())
     opt = torch.optim.AdamW(params, lr=stage.lr or tc.lr, weight_decay=tc.weight_decay)
@@ -364,8 +372,7 @@ def _run_stage(i: int, n: int, stage: Stage, steps: int, loss_mod: StageLoss,
                           "optimizer": opt.state_dict(), "scheduler": sched.state_dict(),
                           "stage": i, "step": step, "log": log_rows}, ckpt)
 
-    batches = itertools.islice(_batches(cfg, tokenizer, student.config.max_len,
-                                        tc.seed + 7919 * i, procs), step, None)
+    batches = batches_from(step)
     model, unfrozen = None, -1
     running: dict[str, float] = {}
     student.train()
@@ -382,8 +389,7 @@ def _run_stage(i: int, n: int, stage: Stage, steps: int, loss_mod: StageLoss,
                         p.requires_grad_(True)
                 model = loss_mod if procs.world == 1 else DistributedDataParallel(
                     loss_mod, broadcast_buffers=False)
-            batch = _collate(*next(batches), views, cache, student.config.pad_id,
-                             procs.device)
+            batch = next(batches)
             loss, parts = model(batch)
             opt.zero_grad(set_to_none=True)
             loss.backward()

@@ -12,11 +12,20 @@ from bench.quick import quick_bench
 from distill.data import build_corpus
 from distill.errors import EdgekitError
 from distill.fsutil import atomic_dir
+from distill.ner_train import (
+    NerDistillConfig,
+    NerTeacher,
+    TeacherTuning,
+    distill_ner,
+    finetune_teacher,
+    student_logits,
+)
+from distill.ner_train import default_teacher as default_ner_teacher
 from distill.student import StudentEncoder, is_student_folder
 from distill.teachers import Teacher
 from distill.train import DistillConfig, TrainConfig
 from distill.train import distill as run_distill
-from edgekit.presets import load_preset, load_recipe
+from edgekit.presets import load_preset, load_recipe, preset_for_task
 from export.bundle import Bundle, check_options, export_bundle
 
 log = logging.getLogger("edgekit")
@@ -39,13 +48,19 @@ def build_preset_corpus(preset: dict, out: Path, langs: list[str] | None = None,
                         max_per_lang=data.get("max_per_lang"), **extra)
 
 
-def distill(preset: str = "default", out: str | Path = "build/student",
+def distill(preset: str | None = None, out: str | Path = "build/student",
             corpus: str | Path | None = None, teacher: str | None = None,
-            steps: int | None = None, recipe: str | None = None) -> Path:
-    """Distil a student with a preset (and its recipe, or `recipe`); builds the preset's
-    corpus when none is given."""
-    p = load_preset(preset)
-    stages = load_recipe(recipe or p["recipe"])
+            steps: int | None = None, recipe: str | None = None, task: str = "embedding",
+            ner_train: str | Path | None = None) -> Path:
+    """Distil a student with a preset (the task's default: `default` or `ner`) and its
+    recipe, or `recipe`; builds the preset's corpus when none is given. `task="ner"` needs
+    `ner_train`, a folder of IOB2 files; without `teacher` the preset's teacher is
+    fine-tuned on it first (once, cached)."""
+    p = preset_for_task(preset, task)
+    stages = load_recipe(recipe or p["recipe"], p["task"])
+    if task == "ner" and not ner_train:
+        raise EdgekitError("--task ner needs --ner-train DIR: Universal NER IOB2 files")
+    check_folders(ner_train=ner_train)
     out = Path(out)
     if corpus is None:
         corpus = Path(f"{out}.corpus")
@@ -54,17 +69,60 @@ def distill(preset: str = "default", out: str | Path = "build/student",
     train = TrainConfig(**p["train"])
     if steps is not None:
         train.steps = steps
-    run_distill(DistillConfig(teacher=teacher or p["teacher"], corpus=Path(corpus), out=out,
-                              student=p["student"], train=train, stages=stages,
-                              vocab_size=p["data"].get("vocab_size", 0)))
+    common = {"out": out, "student": p["student"], "train": train, "stages": stages,
+              "vocab_size": p["data"].get("vocab_size", 0)}
+    if task == "ner":
+        teacher = teacher or str(ner_teacher(ner_train, preset=p))
+        distill_ner(NerDistillConfig(teacher=teacher, train_dir=Path(ner_train),
+                                     corpus=Path(corpus), **common))
+    else:
+        run_distill(DistillConfig(teacher=teacher or p["teacher"], corpus=Path(corpus),
+                                  **common))
     return out
+
+
+def ner_teacher(train: str | Path, out: str | Path | None = None, base: str | None = None,
+                steps: int | None = None, preset: str | dict = "ner") -> Path:
+    """A token-classification teacher fine-tuned from `base` (default: the preset's
+    teacher) on the IOB2 files in `train`: into `out`, or once into the edgekit cache."""
+    p = preset if isinstance(preset, dict) else load_preset(preset)
+    tuning = TeacherTuning(**p.get("ner_teacher", {}))
+    if steps is not None:
+        tuning.steps = steps
+    base = base or p["teacher"]
+    if out is None:
+        return default_ner_teacher(train, tuning, base)
+    finetune_teacher(train, out, base, tuning)
+    return Path(out)
+
+
+def evaluate_ner(model: str | Path, uner_pud: str | Path) -> dict:
+    """Entity-level F1 per language on Universal NER PUD: a student folder side by side with
+    its teacher, or a token-classification teacher alone."""
+    from distill.ner import evaluate_pud
+
+    check_folders(uner_pud=uner_pud)
+    result = {"model": str(model)}
+    teacher = str(model)
+    if is_student_folder(Path(model)):
+        enc = StudentEncoder.load(Path(model))
+        if not enc.config.labels:
+            raise EdgekitError(f"{model} is a sentence encoder; --uner-pud evaluates NER "
+                               "students (built with --task ner)")
+        result["student"] = {"parameters": enc.num_parameters(), **evaluate_pud(
+            student_logits(enc.model), enc.tokenizer, uner_pud, enc.max_len, enc.config.labels)}
+        teacher = enc.config.teacher
+    t = NerTeacher(teacher)
+    result["teacher"] = {"parameters": t.num_parameters(), "name": teacher,
+                         **evaluate_pud(t.logits, t.tokenizer, uner_pud, t.max_len, t.labels)}
+    return result
 
 
 def check_folders(**flags: str | Path | None) -> None:
     """Fail on a given but missing folder, before any slow work: check_folders(sts17=...)."""
     for flag, path in flags.items():
         if path and not Path(path).is_dir():
-            raise EdgekitError(f"--{flag} {path}: no such folder")
+            raise EdgekitError(f"--{flag.replace('_', '-')} {path}: no such folder")
 
 
 def evaluate_model(encoder, tatoeba: str | Path | None = None, sts17: str | Path | None = None,
@@ -97,19 +155,24 @@ def export(model: str | Path, out: str | Path, target: str = "linux", precision:
     return Path(out)
 
 
-ANDROID_ASSETS = Path("app/src/main/assets/edgekit")
+ANDROID_ASSETS = {"embedding": Path("app/src/main/assets/edgekit"),
+                  "ner": Path("app/src/main/assets/edgekit-ner")}
 
 
-def build(target: str = "android", preset: str = "default", out: str | Path = "build",
+def build(target: str = "android", preset: str | None = None, out: str | Path = "build",
           teacher: str | None = None, precision: str = "int8", embedding_bits: int = 8,
           tatoeba: str | Path | None = None, sts17: str | Path | None = None,
-          android_dir: str | Path = "android_demo", steps: int | None = None) -> Path:
+          android_dir: str | Path = "android_demo", steps: int | None = None,
+          task: str = "embedding", ner_train: str | Path | None = None,
+          uner_pud: str | Path | None = None) -> Path:
     """data -> distill -> (eval) -> export + parity -> bundle -> quick benchmark, and for
     target android a copy into the demo app's assets. Returns the bundle folder."""
     check_options(target, precision, embedding_bits)  # fail before the long work
-    p = load_preset(preset)
-    check_folders(tatoeba=tatoeba, sts17=sts17)
-    assets = Path(android_dir) / ANDROID_ASSETS
+    p = preset_for_task(preset, task)
+    if task == "ner" and not ner_train:
+        raise EdgekitError("--task ner needs --ner-train DIR: Universal NER IOB2 files")
+    check_folders(tatoeba=tatoeba, sts17=sts17, ner_train=ner_train, uner_pud=uner_pud)
+    assets = Path(android_dir) / ANDROID_ASSETS[task]
     if target == "android" and not Path(android_dir).is_dir():
         raise EdgekitError(f"no Android project at {android_dir}/; run from the edgekit "
                            "checkout, pass --android-dir, or use --target linux")
@@ -120,12 +183,18 @@ def build(target: str = "android", preset: str = "default", out: str | Path = "b
     build_preset_corpus(p, out / "corpus")
     step("distill")
     student = distill(preset, out / "student", corpus=out / "corpus", teacher=teacher,
-                      steps=steps)
+                      steps=steps, task=task, ner_train=ner_train)
     quality = {}
-    if tatoeba or sts17:
+    if task == "embedding" and (tatoeba or sts17):
         result = evaluate_model(StudentEncoder.load(student), tatoeba, sts17)
         (out / "eval-student.json").write_text(json.dumps(result, indent=2))
         quality = quality_figures(result)
+    if task == "ner" and uner_pud:
+        result = evaluate_ner(student, uner_pud)
+        (out / "eval-ner.json").write_text(json.dumps(result, indent=2))
+        quality = {"ner_f1_mean": result["student"]["mean"],
+                   "teacher_ner_f1_mean": result["teacher"]["mean"]}
+    if quality:
         log.info("student quality: %s", ", ".join(f"{k} {v:.1f}" for k, v in quality.items()))
     step("export, parity and bundle")
     bundle_dir = export(student, out / "bundle", target, precision, embedding_bits, quality)

@@ -67,21 +67,27 @@ def cmd_data(args: argparse.Namespace) -> None:
 
 
 def cmd_distill(args: argparse.Namespace) -> None:
-    from edgekit.api import check_folders, distill, evaluate_model, load_encoder
+    from edgekit.api import check_folders, distill, evaluate_model, evaluate_ner, load_encoder
 
-    check_folders(tatoeba=args.tatoeba, sts17=args.sts17)  # before the long work
+    check_folders(tatoeba=args.tatoeba, sts17=args.sts17,  # before the long work
+                  uner_pud=args.uner_pud)
     out = distill(preset=args.preset, out=args.out, corpus=args.corpus, teacher=args.teacher,
-                  steps=args.steps, recipe=args.recipe)
+                  steps=args.steps, recipe=args.recipe, task=args.task,
+                  ner_train=args.ner_train)
     info = json.loads((out / "config.json").read_text())["training"]
+    dev = "dev_f1" if args.task == "ner" else "dev_retrieval"
+    figure = info[dev] if args.task == "ner" else info[dev]["mean"]
     print(f"student written to {out}: {info['parameters']:,} parameters "
-          f"(teacher {info['teacher_parameters']:,}), dev retrieval "
-          f"{info['dev_retrieval']['mean']:.1f}%, {info['wall_time_s']:.0f} s")
+          f"(teacher {info['teacher_parameters']:,}), {dev.replace('_', ' ')} "
+          f"{figure:.1f}%, {info['wall_time_s']:.0f} s")
     print(f"{'stage':<28}{'kind':<9}{'steps':>6}{'seconds':>9}{'dev %':>7}  losses")
     for s in info["stages"]:
         losses = ", ".join(f"{k} {v:.4f}" for k, v in s.items() if k not in
-                           ("stage", "kind", "steps", "seconds", "dev_retrieval"))
+                           ("stage", "kind", "steps", "seconds", dev))
         print(f"{s['stage']:<28}{s['kind']:<9}{s['steps']:>6}{s['seconds']:>9.0f}"
-              f"{s.get('dev_retrieval', float('nan')):>7.1f}  {losses}")
+              f"{s.get(dev, float('nan')):>7.1f}  {losses}")
+    if args.uner_pud:
+        print(format_ner_table(evaluate_ner(out, args.uner_pud)))
     if args.tatoeba or args.sts17:
         result = evaluate_model(load_encoder(out), args.tatoeba, args.sts17)
         result["model"] = str(out)
@@ -89,16 +95,21 @@ def cmd_distill(args: argparse.Namespace) -> None:
 
 
 def cmd_eval(args: argparse.Namespace) -> None:
-    from edgekit.api import check_folders, evaluate_model, load_encoder
+    from edgekit.api import check_folders, evaluate_model, evaluate_ner, load_encoder
 
-    if not (args.tatoeba or args.sts17 or args.corpus):
-        raise EdgekitError("nothing to evaluate: give --tatoeba DIR, --sts17 DIR and/or "
-                           "--corpus DIR")
-    check_folders(tatoeba=args.tatoeba, sts17=args.sts17, corpus=args.corpus)  # before loading
-    result = evaluate_model(load_encoder(args.model), args.tatoeba, args.sts17, args.corpus,
-                            args.langs)
-    result["model"] = str(args.model)
-    print(format_table(result))
+    if not (args.tatoeba or args.sts17 or args.corpus or args.uner_pud):
+        raise EdgekitError("nothing to evaluate: give --tatoeba DIR, --sts17 DIR, --corpus "
+                           "DIR and/or --uner-pud DIR")
+    check_folders(tatoeba=args.tatoeba, sts17=args.sts17, corpus=args.corpus,  # before loading
+                  uner_pud=args.uner_pud)
+    if args.uner_pud:
+        result = evaluate_ner(args.model, args.uner_pud)
+        print(format_ner_table(result))
+    else:
+        result = evaluate_model(load_encoder(args.model), args.tatoeba, args.sts17,
+                                args.corpus, args.langs)
+        result["model"] = str(args.model)
+        print(format_table(result))
     if args.json:
         Path(args.json).parent.mkdir(parents=True, exist_ok=True)
         Path(args.json).write_text(json.dumps(result, indent=2))
@@ -120,8 +131,21 @@ def cmd_build(args: argparse.Namespace) -> None:
     from edgekit.api import build
 
     out = build(args.target, args.preset, args.out, args.teacher, args.precision,
-                args.embedding_bits, args.tatoeba, args.sts17, args.android_dir, args.steps)
+                args.embedding_bits, args.tatoeba, args.sts17, args.android_dir, args.steps,
+                args.task, args.ner_train, args.uner_pud)
     _print_bundle(out)
+
+
+def cmd_ner_teacher(args: argparse.Namespace) -> None:
+    from edgekit.api import ner_teacher
+
+    print(ner_teacher(args.train, args.out, args.base, args.steps))
+
+
+def cmd_tag(args: argparse.Namespace) -> None:
+    texts = args.texts or [line.rstrip("\n") for line in sys.stdin]
+    for text, found in zip(texts, _bundle(args.bundle).tag(texts, args.runtime), strict=True):
+        print(json.dumps({"text": text, "entities": found}, ensure_ascii=False))
 
 
 def _print_bundle(folder: Path) -> None:
@@ -166,6 +190,24 @@ def cmd_bench(args: argparse.Namespace) -> int:
         print(f"edgekit: goal failed: {g['profile']}: {g['model']}: {g['goal']}: "
               f"{g['value']} (limit {g['limit']})", file=sys.stderr)
     return 1 if failed else 0
+
+
+def format_ner_table(result: dict) -> str:
+    """Entity-level F1 per language, teacher and (when evaluated) student side by side."""
+    models = [m for m in ("teacher", "student") if m in result]
+    lines = [f"Universal NER PUD, entity-level F1 (x100): {result['model']}"]
+    lines.append(f"{'lang':<6}" + "".join(f"{m:>10}" for m in models))
+    for lang in result["teacher"]["languages"]:
+        lines.append(f"{lang:<6}" + "".join(f"{result[m]['languages'][lang]['f1']:>10.1f}"
+                                            for m in models))
+    lines.append(f"{'mean':<6}" + "".join(f"{result[m]['mean']:>10.1f}" for m in models))
+    lines.append(f"{'params':<6}" + "".join(f"{result[m]['parameters'] / 1e6:>9.1f}M"
+                                            for m in models))
+    if "student" in result:
+        s, t = result["student"], result["teacher"]
+        lines.append(f"student/teacher: F1 {100 * s['mean'] / max(t['mean'], 1e-9):.1f}%, "
+                     f"parameters 1/{t['parameters'] / s['parameters']:.1f}")
+    return "\n".join(lines)
 
 
 def format_table(result: dict) -> str:
@@ -214,8 +256,18 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--no-gettext", action="store_true", help="use only your own files")
     s.set_defaults(func=cmd_data)
 
+    def task_options(s: argparse.ArgumentParser) -> None:
+        s.add_argument("--task", default="embedding", choices=("embedding", "ner"),
+                       help="embedding: a sentence encoder (default); ner: a token tagger")
+        s.add_argument("--ner-train", help="--task ner: folder of IOB2 training files "
+                       "(Universal NER)")
+        s.add_argument("--uner-pud", help="--task ner: folder of Universal NER PUD test "
+                       "files; report entity-level F1, teacher vs student")
+
     s = sub.add_parser("distill", help="train a student through a recipe's stages")
-    s.add_argument("--preset", default="default", help="tiny, default, or a .toml file")
+    s.add_argument("--preset", help="default, tiny, ner, ner-tiny, or a .toml file (default: "
+                   "the task's, default or ner)")
+    task_options(s)
     s.add_argument("--out", default="build/student", help="student folder (default "
                    "build/student)")
     s.add_argument("--corpus", help="corpus folder from `edgekit data` (default: build the "
@@ -237,8 +289,20 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--corpus", help="corpus folder: also report its dev split's retrieval")
     s.add_argument("--langs", type=_langs, help="Tatoeba languages (ISO 639-3; 'all' for "
                    "every one; default: the 12 the README reports)")
+    s.add_argument("--uner-pud", help="folder of Universal NER PUD files: entity-level F1 "
+                   "of an NER student and its teacher (or of a teacher)")
     s.add_argument("--json", help="also write the results to this JSON file")
     s.set_defaults(func=cmd_eval)
+
+    s = sub.add_parser("ner-teacher", help="fine-tune the default encoder into an NER teacher "
+                       "on IOB2 files; print its folder")
+    s.add_argument("--train", required=True, help="folder of IOB2 files (Universal NER)")
+    s.add_argument("--out", help="HF folder to write (default: once, into the edgekit "
+                   "cache, where `--task ner` finds it)")
+    s.add_argument("--base", type=_nonempty, help="encoder to fine-tune (default: the ner "
+                   "preset's teacher)")
+    s.add_argument("--steps", type=int, help="override the ner preset's fine-tuning steps")
+    s.set_defaults(func=cmd_ner_teacher)
 
     def bundle_options(s: argparse.ArgumentParser, default_target: str) -> None:
         s.add_argument("--target", default=default_target, choices=TARGETS,
@@ -261,7 +325,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("build", help="data -> distill -> export -> bundle -> quick benchmark")
     bundle_options(s, "android")
-    s.add_argument("--preset", default="default", help="tiny, default, or a .toml file")
+    s.add_argument("--preset", help="default, tiny, ner, ner-tiny, or a .toml file (default: "
+                   "the task's, default or ner)")
+    task_options(s)
     s.add_argument("--teacher", type=_nonempty, help="teacher name or HF folder (default: the "
                    "preset's)")
     s.add_argument("--out", default="build", help="work folder: corpus/, student/, bundle/ "
@@ -294,6 +360,13 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--runtime", choices=RUNTIMES, help="default: the bundle's first model "
                    "(model.pte where there is one)")
     s.set_defaults(func=cmd_embed)
+
+    s = sub.add_parser("tag", help="named entities in texts with an NER bundle, one JSON line "
+                       "per text")
+    s.add_argument("texts", nargs="*", metavar="TEXT", help="texts (default: lines of stdin)")
+    s.add_argument("--bundle", required=True, help="bundle folder (built with --task ner)")
+    s.add_argument("--runtime", choices=RUNTIMES, help="default: the bundle's first model")
+    s.set_defaults(func=cmd_tag)
 
     s = sub.add_parser("similarity", help="cosine similarity of two texts with a bundle")
     s.add_argument("a", metavar="A")

@@ -29,9 +29,10 @@ from tqdm.auto import tqdm
 from distill.encoding import tokenize
 from distill.errors import EdgekitError
 from distill.fsutil import atomic_dir
+from distill.ner import WORD_RULE, encode_words, entities, split_words, word_tags, words_of
 from distill.student import StudentEncoder, num_parameters, save_student
 from export import parity
-from export.golden import GOLDEN_TEXTS, golden_record
+from export.golden import GOLDEN_NER_TEXTS, GOLDEN_TEXTS, golden_ner_record, golden_record
 from export.runtimes import RUNTIMES, executorch_runner, onnx_runner, torch_runner
 from export.source import Source, load_source
 
@@ -115,16 +116,28 @@ def export_bundle(model: str | Path, out: str | Path, target: str = "linux",
     config = source.model.config
     tok_json = bundle_tokenizer(source.tokenizer_json, config.max_len)
     tokenizer = Tokenizer.from_str(json.dumps(tok_json))
-    texts = [t for _, t in GOLDEN_TEXTS]
-    ids = [e.ids for e in tokenizer.encode_batch([source.text_prefix + t for t in texts])]
-    training_ids = tokenize(Tokenizer.from_str(json.dumps(source.tokenizer_json)), texts,
-                            config.max_len, source.text_prefix, warn=False)
+    training_tokenizer = Tokenizer.from_str(json.dumps(source.tokenizer_json))
+    if config.labels:
+        words = [words_of(t) for _, t in GOLDEN_NER_TEXTS]
+        encoded = [encode_words(tokenizer, w, config.max_len) for w in words]
+        ids = [x for x, _ in encoded]
+        training_ids = [encode_words(training_tokenizer, w, config.max_len)[0] for w in words]
+    else:
+        texts = [t for _, t in GOLDEN_TEXTS]
+        ids = [e.ids for e in tokenizer.encode_batch([source.text_prefix + t for t in texts])]
+        training_ids = tokenize(training_tokenizer, texts, config.max_len, source.text_prefix,
+                                warn=False)
     if ids != training_ids:
         raise EdgekitError("the bundle tokenizer disagrees with the training tokenizer")
     # the golden texts span 2..max_len tokens; also probe a single token
     probes = ids + [ids[0][:1]]
     probe_reference = torch_runner(source.model, config.pad_id)(probes)
     reference = probe_reference[: len(ids)]
+    if config.labels:
+        golden = golden_ner_record(GOLDEN_NER_TEXTS, words, ids, [f for _, f in encoded],
+                                   reference, config.labels)
+    else:
+        golden = golden_record(GOLDEN_TEXTS, source.text_prefix, ids, reference)
 
     # the kept variants, plus the fp32 twin of each so that int8 parity is always reported
     # next to fp32 (for a teacher, --precision fp32 lowers only fp32)
@@ -148,18 +161,15 @@ def export_bundle(model: str | Path, out: str | Path, target: str = "linux",
 
         (tmp / "tokenizer.json").write_text(json.dumps(tok_json, ensure_ascii=False),
                                             encoding="utf-8")
-        golden = golden_record(GOLDEN_TEXTS, source.text_prefix, ids, reference)
         (tmp / "golden.json").write_text(json.dumps(golden, ensure_ascii=False, indent=1),
                                          encoding="utf-8")
         if target == "linux":
             save_student(source.model, tok_json, tmp / "torch")
         manifest = {
             "schema": SCHEMA,
-            "task": "sentence-embedding",
-            "embedding_dim": config.hidden_size,
+            "task": config.task,
+            **task_fields(config),
             "max_seq_len": config.max_len,
-            "pooling": "mean",
-            "normalization": "l2",
             "text_prefix": source.text_prefix,
             "languages": source.languages,
             "tokenizer": {"file": "tokenizer.json",
@@ -167,8 +177,6 @@ def export_bundle(model: str | Path, out: str | Path, target: str = "linux",
                           "pad_id": config.pad_id},
             "inputs": [{"name": n, "dtype": "int64", "shape": ["batch", "seq"]}
                        for n in ("input_ids", "attention_mask")],
-            "output": {"name": "sentence_embedding", "dtype": "float32",
-                       "shape": ["batch", config.hidden_size]},
             "models": [{"runtime": r, "precision": p, "file": model_file(r, p, precision),
                         **({"backend": "xnnpack", "batch_size": 1,
                             "embedding_bits": embedding_bits if p == "int8" else 32}
@@ -179,7 +187,9 @@ def export_bundle(model: str | Path, out: str | Path, target: str = "linux",
                        "config": asdict(config)},
             "teacher": source.teacher,
             "quality": {**({"dev_retrieval": source.training["dev_retrieval"]["mean"]}
-                           if "dev_retrieval" in source.training else {}), **(quality or {})},
+                           if "dev_retrieval" in source.training else {}),
+                        **({"dev_f1": source.training["dev_f1"]}
+                           if "dev_f1" in source.training else {}), **(quality or {})},
             "size": {"parameters": num_parameters(source.model),
                      "teacher_parameters": source.training.get("teacher_parameters"),
                      "bytes": sizes},
@@ -194,6 +204,17 @@ def export_bundle(model: str | Path, out: str | Path, target: str = "linux",
     return manifest
 
 
+def task_fields(config) -> dict:
+    """What an app needs to know to read the model's output."""
+    if config.labels:
+        return {"labels": list(config.labels), "word_rule": WORD_RULE,
+                "output": {"name": "token_logits", "dtype": "float32",
+                           "shape": ["batch", "seq", len(config.labels)]}}
+    return {"embedding_dim": config.hidden_size, "pooling": "mean", "normalization": "l2",
+            "output": {"name": "sentence_embedding", "dtype": "float32",
+                       "shape": ["batch", config.hidden_size]}}
+
+
 # ------------------------------------------------------------------ reading
 
 class Bundle:
@@ -201,7 +222,9 @@ class Bundle:
 
     def __init__(self, folder: Path, manifest: dict):
         self.folder, self.manifest = folder, manifest
-        self.dim = int(manifest["embedding_dim"])
+        self.task = manifest.get("task", "sentence-embedding")
+        self.labels: list[str] = manifest.get("labels", [])
+        self.dim = int(manifest.get("embedding_dim", 0))
         self.max_len = int(manifest["max_seq_len"])
         self.text_prefix = manifest.get("text_prefix", "")
         self.pad_id = int(manifest["tokenizer"]["pad_id"])
@@ -260,6 +283,9 @@ class Bundle:
                precision: str | None = None) -> np.ndarray:
         """float32 (n, dim), rows L2-normalised. runtime: executorch, onnx or torch (default:
         the bundle's first model, model.pte where there is one)."""
+        if self.labels:
+            raise EdgekitError(f"bundle {self.folder} is a {self.task} model: tag texts with "
+                               "it (`edgekit tag`), it does not embed them")
         if isinstance(texts, str):
             texts = [texts]
         if not texts:
@@ -270,6 +296,28 @@ class Bundle:
     def similarity(self, a: str, b: str, runtime: str | None = None) -> float:
         ea, eb = self.encode([a, b], runtime)
         return float(ea @ eb)
+
+    def tag(self, texts: Sequence[str], runtime: str | None = None,
+            precision: str | None = None) -> list[list[dict]]:
+        """Entities per text: {"type", "start", "end", "text"} with character offsets, from
+        a token-classification bundle."""
+        if not self.labels:
+            raise EdgekitError(f"bundle {self.folder} is a {self.task} model; tagging needs "
+                               "one built with --task ner")
+        if isinstance(texts, str):
+            texts = [texts]
+        spans = [split_words(t) for t in texts]
+        encoded = [encode_words(self.tokenizer, [t[a:b] for a, b in sp], self.max_len)
+                   for t, sp in zip(texts, spans, strict=True)]
+        logits = self.runner(runtime or self.models[0]["runtime"], precision)(
+            [x for x, _ in encoded]) if texts else []
+        result = []
+        for text, sp, (_, first), out in zip(texts, spans, encoded, logits, strict=True):
+            tags = word_tags(out, first, self.labels)
+            result.append([{"type": kind, "start": sp[a][0], "end": sp[b - 1][1],
+                            "text": text[sp[a][0]: sp[b - 1][1]]}
+                           for a, b, kind in sorted(entities(tags))])
+        return result
 
 
 def verify(folder: Path) -> dict:

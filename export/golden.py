@@ -11,6 +11,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from distill.ner import entities, word_tags
+
 GOLDEN_TEXTS: list[tuple[str, str]] = [
     ("en", "Open the file in a new window."),
     ("en", "The quick brown fox jumps over the lazy dog."),
@@ -64,3 +66,39 @@ def golden_record(texts: Sequence[tuple[str, str]], prefix: str, ids: Sequence[S
              "embedding": [round(float(v), 7) for v in emb]}
             for (lang, text), x, emb in zip(texts, ids, embeddings, strict=True)],
     }
+
+
+# NER: sentences with people, places and organisations in the training languages, the unseen
+# ones (de, ru) and others, plus the edge cases of word splitting
+GOLDEN_NER_TEXTS: list[tuple[str, str]] = [
+    ("en", "Angela Merkel met Emmanuel Macron in Paris on Monday."),
+    ("en", "Microsoft opened a new office in Nairobi, Kenya."),
+    ("en", "The United Nations said that Barack Obama will visit Tokyo."),
+    ("pt", "O presidente Lula visitou a Petrobras no Rio de Janeiro."),
+    ("sv", "Greta Thunberg talade i Stockholm om Volvo och Ikea."),
+    ("zh", "习近平在北京会见了联合国秘书长古特雷斯。"),
+    ("de", "Die Deutsche Bahn fährt von Berlin nach München."),
+    ("ru", "Владимир Путин встретился с представителями Газпрома в Москве."),
+    ("fr", "Marie Curie a travaillé à l'Université de Paris."),
+    ("es", "Gabriel García Márquez nació en Aracataca, Colombia."),
+    ("edge", ""),
+    ("edge", "no entities here at all"),
+    ("edge", "e\u0301cole 😀👍🏽 New York"),
+    ("edge", " ".join(["Paris is in France and Berlin is in Germany."] * 20)),
+]
+
+
+def golden_ner_record(texts: Sequence[tuple[str, str]], words: Sequence[Sequence[str]],
+                      ids: Sequence[Sequence[int]], first: Sequence[Sequence[int]],
+                      logits: Sequence[np.ndarray], labels: Sequence[str]) -> dict:
+    items = []
+    for (lang, text), w, x, f, out in zip(texts, words, ids, first, logits, strict=True):
+        tags = word_tags(out, f, labels)
+        items.append({
+            "lang": lang, "text": text, "words": list(w), "ids": list(x),
+            "attention_mask": [1] * len(x), "first_token": list(f), "tags": tags,
+            "entities": [{"type": t, "start": a, "end": b}
+                         for a, b, t in sorted(entities(tags))],
+            "word_logits": [[round(float(v), 5) for v in out[p]] if p >= 0 else None
+                            for p in f]})
+    return {"word_rule": "edgekit.words/1", "labels": list(labels), "items": items}

@@ -11,15 +11,25 @@ from distill.errors import EdgekitError
 THRESHOLDS = {"fp32": (0.9999, 0.9999), "int8": (0.99, 0.995)}
 
 
-def cosines(reference: np.ndarray, outputs: np.ndarray) -> dict:
-    if outputs.shape != reference.shape:
-        raise EdgekitError(f"exported model returned shape {outputs.shape}, expected "
-                           f"{reference.shape}")
-    ref = reference / np.linalg.norm(reference, axis=1, keepdims=True)
-    out = outputs / np.maximum(np.linalg.norm(outputs, axis=1, keepdims=True), 1e-12)
-    cos = (ref * out).sum(1)
-    return {"min": round(float(cos.min()), 6), "mean": round(float(cos.mean()), 6),
-            "max_abs_diff": float(np.abs(reference - outputs).max())}
+def cosines(reference: np.ndarray | list[np.ndarray], outputs: np.ndarray | list[np.ndarray]
+            ) -> dict:
+    """Cosine per item (an embedding, or a text's whole logits matrix) and the largest
+    absolute difference; for logits also how often the per-token argmax agrees."""
+    if len(outputs) != len(reference) or any(
+            np.shape(o) != np.shape(r) for o, r in zip(outputs, reference, strict=True)):
+        raise EdgekitError(f"exported model returned shapes {[np.shape(o) for o in outputs]}, "
+                           f"expected {[np.shape(r) for r in reference]}")
+    cos = np.array([float(np.dot(r.ravel(), o.ravel()) / max(
+        np.linalg.norm(r) * np.linalg.norm(o), 1e-12)) for r, o in zip(reference, outputs,
+                                                                      strict=True)])
+    figures = {"min": round(float(cos.min()), 6), "mean": round(float(cos.mean()), 6),
+               "max_abs_diff": max(float(np.abs(r - o).max()) for r, o in
+                                   zip(reference, outputs, strict=True))}
+    if np.ndim(reference[0]) == 2:
+        same = np.concatenate([r.argmax(-1) == o.argmax(-1) for r, o in
+                               zip(reference, outputs, strict=True)])
+        figures["tag_agreement"] = round(float(same.mean()), 6)
+    return figures
 
 
 def check(figures: dict[str, dict]) -> None:

@@ -1,8 +1,9 @@
 """Run an exported model: one function per runtime, all mapping token-id lists to embeddings.
 
 Every runner takes a list of token-id lists (special tokens included, already truncated) and
-returns float32 (n, dim). ExecuTorch runs one text at a time (the on-device program has batch
-size 1); ONNX Runtime and PyTorch run length-bucketed padded batches.
+returns float32 (n, dim) embeddings, or for a tagger a list of (len(ids), labels) logits.
+ExecuTorch runs one text at a time (the on-device program has batch size 1); ONNX Runtime and
+PyTorch run length-bucketed padded batches.
 """
 
 from __future__ import annotations
@@ -15,10 +16,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from distill.encoding import encode_ids, length_batches, pad_batch
+from distill.encoding import encode_ids, length_batches, pad_batch, token_outputs
 from distill.errors import EdgekitError
 
-Runner = Callable[[Sequence[Sequence[int]]], np.ndarray]
+Runner = Callable[[Sequence[Sequence[int]]], np.ndarray | list[np.ndarray]]
 RUNTIMES = ("executorch", "onnx", "torch")
 
 
@@ -48,6 +49,8 @@ def executorch_runner(path: Path) -> Runner:
         for x in ids:
             t = torch.tensor([list(x)], dtype=torch.long)
             rows.append(method.execute([t, torch.ones_like(t)])[0].numpy()[0])
+        if rows and rows[0].ndim == 2:  # per-token logits
+            return rows
         return np.asarray(rows, dtype=np.float32).reshape(len(rows), -1)
 
     return run
@@ -62,12 +65,18 @@ def onnx_runner(path: Path, pad_id: int = 0, threads: int = 0, batch_size: int =
     options.log_severity_level = 3
     session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
 
+    def forward(tokens: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        return torch.from_numpy(session.run(None, {"input_ids": tokens.numpy(),
+                                                   "attention_mask": mask.numpy()})[0])
+
+    if session.get_outputs()[0].name == "token_logits":
+        return lambda ids: token_outputs(forward, ids, pad_id, batch_size)
+
     def run(ids: Sequence[Sequence[int]]) -> np.ndarray:
         out: np.ndarray | None = None
         for index in length_batches([len(x) for x in ids], batch_size):
             tokens, mask = pad_batch([ids[i] for i in index], pad_id)
-            emb = session.run(None, {"input_ids": tokens.numpy(),
-                                     "attention_mask": mask.numpy()})[0]
+            emb = forward(tokens, mask).numpy()
             if out is None:
                 out = np.zeros((len(ids), emb.shape[1]), dtype=np.float32)
             out[index] = emb
@@ -78,4 +87,6 @@ def onnx_runner(path: Path, pad_id: int = 0, threads: int = 0, batch_size: int =
 
 def torch_runner(model: torch.nn.Module, pad_id: int) -> Runner:
     model.eval()
+    if getattr(model.config, "labels", None):
+        return lambda ids: token_outputs(model, ids, pad_id)
     return lambda ids: encode_ids(model, ids, pad_id)

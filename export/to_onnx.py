@@ -1,7 +1,8 @@
 """Export a student to one self-contained ONNX file, and its ONNX Runtime int8 variant.
 
 Inputs input_ids and attention_mask (int64, shape (batch, seq), both dynamic); output
-sentence_embedding (float32, (batch, dim), L2-normalised).
+sentence_embedding (float32, (batch, dim), L2-normalised), or for a tagger token_logits
+(float32, (batch, seq, labels)).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from torch.export import Dim
 from distill.student import Student
 
 INPUTS = ["input_ids", "attention_mask"]
-OUTPUT = "sentence_embedding"
+OUTPUTS = {"sentence-embedding": "sentence_embedding", "token-classification": "token_logits"}
 
 
 def fold_weight_transposes(model: onnx.ModelProto) -> None:
@@ -67,7 +68,7 @@ def to_onnx(model: Student, path: Path, precision: str) -> None:
         warnings.simplefilter("ignore")  # the exporter's notes on axis names and pytree
         program = torch.onnx.export(
             model.eval(), (ids, torch.ones_like(ids)), dynamo=True, input_names=INPUTS,
-            output_names=[OUTPUT], verbose=False,
+            output_names=[OUTPUTS[model.config.task]], verbose=False,
             dynamic_shapes={"input_ids": {0: batch, 1: seq},
                             "attention_mask": {0: batch, 1: seq}})
     proto = program.model_proto

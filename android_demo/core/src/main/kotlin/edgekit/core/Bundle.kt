@@ -8,7 +8,11 @@ class BundleException(message: String) : Exception(message)
 /** A bundle folder checked the way `edgekit.bundle/1` promises: the schema, every listed
  *  file's size and sha256. Errors are messages for a person, never a crash. */
 class Bundle private constructor(val folder: File, val manifest: Map<String, Any?>) {
-    val embeddingDim: Int = (manifest["embedding_dim"] as Double).toInt()
+    val task: String = manifest["task"] as? String ?: "sentence-embedding"
+    /** A sentence encoder's output width (0 for a tagger). */
+    val embeddingDim: Int = (manifest["embedding_dim"] as? Double)?.toInt() ?: 0
+    /** A tagger's tag set, in the order of its logits (empty for an encoder). */
+    val labels: List<String> = (manifest["labels"] as? List<*>)?.map { it as String } ?: emptyList()
     val maxSeqLen: Int = (manifest["max_seq_len"] as Double).toInt()
     val textPrefix: String = manifest["text_prefix"] as? String ?: ""
     val tokenizerFile: File = File(folder, manifest["tokenizer"].obj()["file"] as String)
@@ -41,6 +45,9 @@ class Bundle private constructor(val folder: File, val manifest: Map<String, Any
                 throw BundleException("$folder is not an edgekit bundle (schema $schema)")
             if (schema != SCHEMA)
                 throw BundleException("bundle schema $schema is not supported; this app reads $SCHEMA")
+            val rule = manifest["word_rule"] as? String
+            if (rule != null && rule != Ner.WORD_RULE)
+                throw BundleException("word rule $rule is not supported; this app splits words by ${Ner.WORD_RULE}")
             val files = manifest["files"].obj()
             for ((name, meta) in files) {
                 val f = File(folder, name)

@@ -10,6 +10,10 @@ class Encoding(val ids: IntArray) {
     val attentionMask: IntArray get() = IntArray(ids.size) { 1 }
 }
 
+/** Words encoded one by one (HF's `is_pretokenized`): the ids, and where each word's first
+ *  sub-token sits (-1: cut off by truncation, or a word with no token). */
+class WordEncoding(val ids: IntArray, val firstToken: IntArray)
+
 class UnsupportedTokenizerException(message: String) : Exception(message)
 
 /**
@@ -53,7 +57,23 @@ class Tokenizer(json: Map<String, Any?>) {
         fun fromJson(text: String): Tokenizer = Tokenizer(Json.parse(text).obj())
     }
 
-    fun encode(text: String): Encoding {
+    fun encode(text: String): Encoding = Encoding(withSpecials(tokens(text)))
+
+    fun encodeWords(words: List<String>): WordEncoding {
+        val all = ArrayList<Int>()
+        val first = IntArray(words.size) { -1 }
+        val lead = template.indexOf("A")  // special tokens before the sequence
+        val kept = maxLength?.let { it - template.count { t -> t is Int } } ?: Int.MAX_VALUE
+        for ((i, word) in words.withIndex()) {
+            val t = tokens(word)
+            if (t.isNotEmpty() && all.size < kept) first[i] = lead + all.size
+            all.addAll(t)
+        }
+        return WordEncoding(withSpecials(all), first)
+    }
+
+    /** Split on added tokens, normalise, pre-tokenise, run the model: ids without specials. */
+    private fun tokens(text: String): List<Int> {
         val tokens = ArrayList<Int>()
         var first = true
         for (segment in splitOnAdded(text)) {
@@ -67,12 +87,17 @@ class Tokenizer(json: Map<String, Any?>) {
             }
             first = false
         }
+        return tokens
+    }
+
+    /** Truncate to the file's max length, then add the post-processor's special tokens. */
+    private fun withSpecials(tokens: List<Int>): IntArray {
         val specials = template.count { it is Int }
         val body = if (maxLength != null && tokens.size > maxLength - specials)
             tokens.subList(0, maxOf(0, maxLength - specials)) else tokens
         val out = ArrayList<Int>()
         for (item in template) if (item is Int) out.add(item) else out.addAll(body)
-        return Encoding(out.toIntArray())
+        return out.toIntArray()
     }
 
     // ------------------------------------------------------------ added tokens

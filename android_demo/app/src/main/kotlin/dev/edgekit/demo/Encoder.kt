@@ -28,22 +28,11 @@ class Encoder private constructor(val bundle: Bundle, private val tokenizer: Tok
     fun embed(text: String): FloatArray = embed(tokenize(text))
 
     companion object {
-        private const val ASSET_DIR = "edgekit"
-
-        /** Copies the bundle out of the APK (ExecuTorch loads from a path), checks it, loads it.
-         *  Throws with a message for the screen when the bundle is missing or damaged. */
+        /** Loads the sentence-encoder bundle (`edgekit build --target android`). Throws with a
+         *  message for the screen when the bundle is missing or damaged. */
         fun load(context: Context): Encoder {
-            val names = context.assets.list(ASSET_DIR)
-            if (names.isNullOrEmpty()) throw IllegalStateException(
-                "No bundle in the app's assets. Run `edgekit build --target android` and rebuild the app.")
-            val dir = File(context.filesDir, ASSET_DIR)
-            dir.mkdirs()
-            for (name in names) {
-                context.assets.open("$ASSET_DIR/$name").use { input ->
-                    File(dir, name).outputStream().use { input.copyTo(it) }
-                }
-            }
-            val bundle = Bundle.load(dir)
+            val bundle = bundleFromAssets(context, "edgekit",
+                "Run `edgekit build --target android` and rebuild the app.")
             val pte = bundle.modelFile("executorch") ?: throw IllegalStateException(
                 "The bundle has no ExecuTorch program (built with --target onnx?)")
             val tokenizer = bundle.tokenizer()
@@ -53,4 +42,19 @@ class Encoder private constructor(val bundle: Bundle, private val tokenizer: Tok
             return Encoder(bundle, tokenizer, module, loadMs)
         }
     }
+}
+
+/** Copies a bundle out of the APK's assets (ExecuTorch loads from a path) and verifies it. */
+fun bundleFromAssets(context: Context, assetDir: String, howToBuild: String): Bundle {
+    val names = context.assets.list(assetDir)
+    if (names.isNullOrEmpty()) throw IllegalStateException(
+        "No bundle in the app's assets/$assetDir. $howToBuild")
+    val dir = File(context.filesDir, assetDir)
+    dir.mkdirs()
+    for (name in names) {
+        context.assets.open("$assetDir/$name").use { input ->
+            File(dir, name).outputStream().use { input.copyTo(it) }
+        }
+    }
+    return Bundle.load(dir)
 }

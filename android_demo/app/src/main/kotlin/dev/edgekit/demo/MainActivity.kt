@@ -9,6 +9,10 @@ import android.widget.EditText
 import android.widget.LinearLayout
 import android.widget.ScrollView
 import android.widget.TextView
+import android.graphics.Color
+import android.text.SpannableString
+import android.text.Spanned
+import android.text.style.BackgroundColorSpan
 import edgekit.core.cosine
 import java.io.File
 import java.text.SimpleDateFormat
@@ -16,10 +20,12 @@ import java.util.Date
 import java.util.Locale
 import kotlin.concurrent.thread
 
-/** Three screens: similarity of two sentences, semantic search over a shipped list, and an
- *  on-device benchmark writing the `edgekit.bench/1` report. Plain views, no layouts. */
+/** Four screens: similarity of two sentences, semantic search over a shipped list, named
+ *  entities highlighted in typed text (the NER bundle), and an on-device benchmark writing
+ *  the `edgekit.bench/1` report. Plain views, no layouts. */
 class MainActivity : Activity() {
     private var encoder: Encoder? = null
+    private var tagger: Tagger? = null
     private lateinit var content: LinearLayout
     private lateinit var status: TextView
 
@@ -29,6 +35,7 @@ class MainActivity : Activity() {
         val tabs = LinearLayout(this)
         tabs.addView(button("Similarity") { showSimilarity() })
         tabs.addView(button("Search") { showSearch() })
+        tabs.addView(button("Entities") { showEntities() })
         tabs.addView(button("Benchmark") { showBenchmark() })
         status = TextView(this)
         content = LinearLayout(this).apply { orientation = LinearLayout.VERTICAL }
@@ -103,6 +110,34 @@ class MainActivity : Activity() {
         result.text = sentences.joinToString("\n")
     }
 
+    private fun showEntities() {
+        content.removeAllViews()
+        val input = EditText(this).apply { hint = "Angela Merkel besuchte Paris und traf Vertreter von Siemens." }
+        val result = TextView(this).apply { textSize = 18f }
+        val list = TextView(this)
+        content.addView(input)
+        content.addView(button("Find entities") {
+            val text = input.text.toString().ifBlank { input.hint.toString() }
+            result.text = "…"
+            thread {
+                val shown: Pair<CharSequence, String> = try {
+                    val t = tagger ?: Tagger.load(this).also { tagger = it }
+                    val found = t.entities(text)
+                    val spans = SpannableString(text)
+                    for (e in found) spans.setSpan(BackgroundColorSpan(COLORS[e.type] ?: Color.LTGRAY),
+                        e.start, e.end, Spanned.SPAN_EXCLUSIVE_EXCLUSIVE)
+                    spans to (if (found.isEmpty()) "No entities found." else
+                        found.joinToString("\n") { "${it.type}: ${text.substring(it.start, it.end)}" })
+                } catch (t: Throwable) {
+                    text to "Cannot tag: ${t.message}"
+                }
+                runOnUiThread { result.text = shown.first; list.text = shown.second }
+            }
+        })
+        content.addView(result)
+        content.addView(list)
+    }
+
     private fun showBenchmark() {
         content.removeAllViews()
         val result = TextView(this)
@@ -169,5 +204,10 @@ class MainActivity : Activity() {
         is Map<*, *> -> v.entries.joinToString(",", "{", "}") { toJson(it.key.toString()) + ":" + toJson(it.value) }
         is List<*> -> v.joinToString(",", "[", "]") { toJson(it) }
         else -> toJson(v.toString())
+    }
+
+    companion object {
+        private val COLORS = mapOf("PER" to Color.rgb(255, 214, 102), "LOC" to Color.rgb(140, 220, 160),
+            "ORG" to Color.rgb(150, 190, 255))
     }
 }
