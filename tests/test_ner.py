@@ -169,6 +169,11 @@ def test_ner_teacher_student_and_bundle(ner_student, ner_data, tmp_path):
     assert [r["kind"] for r in info["stages"]] == ["repr", "logits", "labels"]
     assert all(0 <= r["dev_f1"] <= 100 for r in info["stages"])
     assert info["parameters"] * 10 < info["teacher_parameters"]
+    # the tokens of a sentence get different logits: no collapse to one output
+    from distill.ner_train import student_logits
+
+    ids, _ = encode_words(student.tokenizer, words_of("Angela Merkel besuchte Paris."), 64)
+    assert student_logits(student.model)([ids])[0].std(axis=0).max() > 1e-3
     # the teacher is the default encoder fine-tuned once into the cache, and labels
     teacher_dir = Path(info["teacher"])
     assert (teacher_dir / "edgekit_ner_teacher.json").is_file()
