@@ -17,6 +17,10 @@ kinds
   infonce  In-batch negatives: cross-entropy of cos(S(xx_i), S(en_j)) / temperature in both
            directions (the translation is the label), plus `mse_weight` x the KD terms.
 
+Token kinds (NER; their losses are `distill.ner_train.TokenStageLoss`): repr (projected
+hidden states onto a teacher layer, MSE), logits (MSE or KL on the teacher's logits), labels
+(cross-entropy on gold tags), each on words' first sub-tokens.
+
 `unfreeze = true` is XtremeDistil's gradual unfreezing: the stage's steps are cut into
 phases; the first trains only the top layer, each next phase unfreezes one more block
 downwards (layers, then the embeddings).

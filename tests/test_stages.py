@@ -38,14 +38,21 @@ def tiny_student(k: int = 2, r: int = 2) -> Student:
 
 
 def test_every_shipped_recipe_and_preset_loads():
-    assert {"ding", "xtremedistil", "tiny"} <= set(recipe_names())
+    assert {"ding", "xtremedistil", "tiny", "xtremedistil-ner", "ner-tiny"} <= set(
+        recipe_names())
+    for name in preset_names():  # each preset's recipe is for the preset's task
+        preset = load_preset(name)
+        assert preset["recipe"] in recipe_names()
+        load_recipe(preset["recipe"], preset["task"])
     for name in recipe_names():
-        stages = [Stage.from_dict(s) for s in load_recipe(name)]
+        task = "token-classification" if "ner" in name else "sentence-embedding"
+        stages = [Stage.from_dict(s) for s in load_recipe(name, task)]
         assert stages and abs(sum(s.share for s in stages) - 1.0) < 1e-6, name
     kinds = {Stage.from_dict(s).kind for s in load_recipe("tiny")}
     assert kinds == {"align", "kd", "mcl", "infonce"}  # the tests exercise every kind
-    for name in preset_names():
-        assert load_preset(name)["recipe"] in recipe_names()
+    ner_kinds = {Stage.from_dict(s).kind for s in load_recipe("ner-tiny",
+                                                            "token-classification")}
+    assert ner_kinds == {"repr", "logits", "labels"}
 
 
 @pytest.mark.parametrize("bad, message", [
