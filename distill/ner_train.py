@@ -56,25 +56,23 @@ from distill.student import (
     num_parameters,
     save_student,
 )
-from distill.teachers import DEFAULT_TEACHER, cache_dir, resolve_teacher
+from distill.teachers import (
+    DEFAULT_TEACHER,
+    cache_dir,
+    quiet_transformers,
+    raw_tokenizer,
+    resolve_teacher,
+)
 from distill.train import (
     TrainConfig,
-    _atomic_save,
     _lr_lambda,
     _processes,
-    _run_stage,
     length_bucketed_batches,
+    run_stages,
+    start_run,
 )
-from distill.vocab import load_tokenizer_json, prune
 
 log = logging.getLogger("edgekit")
-
-
-def _quiet_transformers() -> None:
-    from transformers.utils import logging as hf_logging
-
-    hf_logging.set_verbosity_error()
-    hf_logging.disable_progress_bar()
 
 
 class NerTeacher:
@@ -83,7 +81,7 @@ class NerTeacher:
     def __init__(self, folder: str | Path):
         from transformers import AutoConfig, AutoModelForTokenClassification
 
-        _quiet_transformers()
+        quiet_transformers()
         self.folder = resolve_teacher(str(folder))
         config = AutoConfig.from_pretrained(self.folder)
         if not getattr(config, "id2label", None) or config.num_labels < 2 or not any(
@@ -95,9 +93,7 @@ class NerTeacher:
         self.model = AutoModelForTokenClassification.from_pretrained(
             self.folder, use_safetensors=True).eval()
         self.labels = [config.id2label[i] for i in range(config.num_labels)]
-        self.tokenizer = Tokenizer.from_file(str(self.folder / "tokenizer.json"))
-        self.tokenizer.no_truncation()
-        self.tokenizer.no_padding()
+        self.tokenizer = raw_tokenizer(self.folder)
         self.max_len = int(min(256, config.max_position_embeddings))
         self.num_layers = int(config.num_hidden_layers)
         self.dim = int(config.hidden_size)
@@ -126,20 +122,27 @@ class TeacherTuning:
     seed: int = 0
 
 
+def labelled_batch(encoded: Sequence[tuple[list[int], list[int]]],
+                   sentences: Sequence[Sentence], labels: Sequence[str], pad_id: int
+                   ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Padded ids, mask, and the gold label ids (IGNORE off first sub-tokens and padding),
+    from `encode_words` outputs and their sentences."""
+    ids, mask = pad_batch([x for x, _ in encoded], pad_id)
+    y = torch.full(ids.shape, IGNORE, dtype=torch.long)
+    for row, ((x, first), s) in enumerate(zip(encoded, sentences, strict=True)):
+        y[row, : len(x)] = torch.tensor(token_labels(first, s.tags, len(x), labels))
+    return ids, mask, y
+
+
 def _labelled_batches(sentences: list[Sentence], tokenizer: Tokenizer, labels: list[str],
                       max_len: int, batch_size: int, seed: int, pad_id: int
                       ) -> Iterator[tuple[torch.Tensor, torch.Tensor, torch.Tensor]]:
     encoded = [encode_words(tokenizer, s.words, max_len) for s in sentences]
-    targets = [token_labels(first, s.tags, len(ids), labels)
-               for (ids, first), s in zip(encoded, sentences, strict=True)]
     for epoch in itertools.count():
         for batch in length_bucketed_batches([len(ids) for ids, _ in encoded], batch_size,
                                              seed + epoch):
-            ids, mask = pad_batch([encoded[i][0] for i in batch], pad_id)
-            y = torch.full(ids.shape, IGNORE, dtype=torch.long)
-            for row, i in enumerate(batch):
-                y[row, : len(targets[i])] = torch.tensor(targets[i])
-            yield ids, mask, y
+            yield labelled_batch([encoded[i] for i in batch], [sentences[i] for i in batch],
+                                 labels, pad_id)
 
 
 def finetune_teacher(train_dir: str | Path, out: str | Path, base: str = DEFAULT_TEACHER,
@@ -148,7 +151,7 @@ def finetune_teacher(train_dir: str | Path, out: str | Path, base: str = DEFAULT
     `train_dir`; writes an HF folder to `out` (atomically). Returns its summary."""
     from transformers import AutoModelForTokenClassification
 
-    _quiet_transformers()
+    quiet_transformers()
     t = tuning or TeacherTuning()
     t0 = time.time()
     torch.manual_seed(t.seed)
@@ -161,9 +164,7 @@ def finetune_teacher(train_dir: str | Path, out: str | Path, base: str = DEFAULT
         id2label=dict(enumerate(LABELS)), label2id={x: i for i, x in enumerate(LABELS)})
     # frozen word embeddings: 2/3 of the weights, and the cross-lingual alignment
     model.get_input_embeddings().weight.requires_grad_(False)
-    tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
-    tokenizer.no_truncation()
-    tokenizer.no_padding()
+    tokenizer = raw_tokenizer(folder)
     pad_id = int(model.config.pad_token_id or 0)
     params = [p for p in model.parameters() if p.requires_grad]
     opt = torch.optim.AdamW(params, lr=t.lr, weight_decay=0.01)
@@ -319,15 +320,12 @@ class _Batches:
 
     def collate(self, sentences: list[Sentence], stage: Stage) -> dict:
         encoded = [encode_words(self.tokenizer, s.words, self.max_len) for s in sentences]
-        ids, mask = pad_batch([e[0] for e in encoded], self.pad_id)
-        batch = {"ids": ids, "mask": mask}
         if stage.kind == "labels":
-            y = torch.full(ids.shape, IGNORE, dtype=torch.long)
-            for row, ((x, first), s) in enumerate(zip(encoded, sentences, strict=True)):
-                y[row, : len(x)] = torch.tensor(token_labels(first, s.tags, len(x),
-                                                             self.labels))
-            batch["labels"] = y
+            ids, mask, y = labelled_batch(encoded, sentences, self.labels, self.pad_id)
+            batch = {"ids": ids, "mask": mask, "labels": y}
         else:
+            ids, mask = pad_batch([x for x, _ in encoded], self.pad_id)
+            batch = {"ids": ids, "mask": mask}
             t_first, values = self._teacher(sentences, stage)
             ours, theirs = [], []
             for row, ((_, first), tf) in enumerate(zip(encoded, t_first, strict=True)):
@@ -365,25 +363,9 @@ def distill_ner(cfg: NerDistillConfig) -> dict:
     work = Path(f"{cfg.out}.partial")
     fingerprint = cfg.fingerprint()
 
-    if procs.main:
-        work.mkdir(parents=True, exist_ok=True)
-        stamp = work / "fingerprint"
-        if stamp.is_file() and stamp.read_text() != fingerprint:
-            log.warning("settings changed since the interrupted run in %s: starting afresh",
-                        work)
-            shutil.rmtree(work)
-            work.mkdir(parents=True)
-        stamp.write_text(fingerprint)
-        if not (work / "tokenizer.json").is_file():
-            tj, old_ids = prune(load_tokenizer_json(teacher.folder / "tokenizer.json"),
-                                (" ".join(s.words) for s in unlabelled),
-                                fill_to=cfg.vocab_size)
-            (work / "old_ids.json").write_text(json.dumps(old_ids))
-            (work / "tokenizer.json").write_text(json.dumps(tj, ensure_ascii=False),
-                                                 encoding="utf-8")
-    procs.barrier()
-    tj = load_tokenizer_json(work / "tokenizer.json")
-    old_ids = json.loads((work / "old_ids.json").read_text())
+    tj, old_ids = start_run(work, fingerprint, teacher.folder,
+                            lambda: (" ".join(s.words) for s in unlabelled), cfg.vocab_size,
+                            procs)
 
     pad_id = old_ids.index(teacher.pad_id) if teacher.pad_id in old_ids else 0
     scfg = StudentConfig(vocab_size=len(old_ids), pad_id=pad_id, teacher=cfg.teacher,
@@ -396,54 +378,19 @@ def distill_ner(cfg: NerDistillConfig) -> dict:
     tokenizer = Tokenizer.from_str(json.dumps(tj))
     source = _Batches(teacher, tokenizer, teacher.labels, scfg.max_len, pad_id, procs.device)
 
-    ckpt = work / "checkpoint.pt"
-    state = torch.load(ckpt, weights_only=True, map_location=procs.device) \
-        if ckpt.is_file() else None
-    if state is not None:
-        student.load_state_dict(state["student"])
-        if procs.main:
-            log.warning("resuming at stage %d/%d, step %d (%s)", state["stage"] + 1,
-                        len(stages), state["step"], ckpt)
-
-    def dev_f1() -> float:
+    def dev_f1() -> dict[str, float]:
         pred = tag_sentences(student_logits(student), tokenizer, [s.words for s in dev],
                              scfg.max_len, teacher.labels)
-        return f1_score([s.tags for s in dev], pred)["f1"]
+        return {"dev_f1": f1_score([s.tags for s in dev], pred)["f1"]}
 
-    log_rows = state["log"] if state is not None else []
-    try:
-        for i, stage in enumerate(stages):
-            if state is not None and i < state["stage"]:
-                continue
-            resume = state if state is not None and state["stage"] == i and "optimizer" in state \
-                else None
-            t_stage = time.time()
-            loss_mod = TokenStageLoss(stage, student, teacher.dim).to(procs.device)
-            data = labelled if stage.kind == "labels" else unlabelled
-            steps = max(1, round(tc.steps * stage.share))
+    def batches_for(i: int, stage: Stage, start: int) -> Iterator[dict]:
+        data = labelled if stage.kind == "labels" else unlabelled
+        return source.endless(data, stage, tc.batch_size, tc.seed + 7919 * i, start,
+                              procs.rank, procs.world)
 
-            def batches_from(start: int, data=data, stage=stage, i=i) -> Iterator[dict]:
-                return source.endless(data, stage, tc.batch_size, tc.seed + 7919 * i, start,
-                                      procs.rank, procs.world)
-            losses = _run_stage(i, len(stages), stage, steps, loss_mod, student, batches_from,
-                                tc, procs, resume, ckpt, log_rows)
-            student.eval()
-            row = {"stage": stage.name, "kind": stage.kind, "steps": steps, **losses,
-                   "seconds": round(time.time() - t_stage, 1)}
-            if procs.main:
-                row["dev_f1"] = dev_f1()
-                log.info("stage %d/%d %s: %d steps in %.0f s, %s, dev F1 %.1f", i + 1,
-                         len(stages), stage.name, steps, row["seconds"],
-                         ", ".join(f"{k} {v:.4f}" for k, v in losses.items()), row["dev_f1"])
-            log_rows.append(row)
-            state = None
-            if procs.main and i + 1 < len(stages):
-                _atomic_save({"student": student.state_dict(), "stage": i + 1, "step": 0,
-                              "log": log_rows}, ckpt)
-            procs.barrier()
-    except KeyboardInterrupt:
-        raise EdgekitError(f"interrupted; the last checkpoint is in {work}: run the same "
-                           "command again to resume") from None
+    log_rows = run_stages(stages, student,
+                          lambda st: TokenStageLoss(st, student, teacher.dim), batches_for,
+                          dev_f1, tc, procs, work)
 
     summary = {
         "task": "token-classification",
@@ -458,7 +405,7 @@ def distill_ner(cfg: NerDistillConfig) -> dict:
     }
     if procs.main:
         student.cpu()
-        summary["dev_f1"] = dev_f1()
+        summary["dev_f1"] = dev_f1()["dev_f1"]
         summary["wall_time_s"] = round(time.time() - t0, 1)
         save_student(student, tj, cfg.out, extra={"training": summary})
         shutil.rmtree(work, ignore_errors=True)

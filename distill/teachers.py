@@ -111,24 +111,37 @@ def _read_json(path: Path) -> dict:
     return json.loads(path.read_text()) if path.is_file() else {}
 
 
+def quiet_transformers() -> None:
+    """No per-load notes or progress bars from transformers."""
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.set_verbosity_error()
+    hf_logging.disable_progress_bar()
+
+
+def raw_tokenizer(folder: Path) -> Tokenizer:
+    """A model folder's tokenizer.json without its truncation and padding: edgekit truncates
+    and pads itself."""
+    tokenizer = Tokenizer.from_file(str(Path(folder) / "tokenizer.json"))
+    tokenizer.no_truncation()
+    tokenizer.no_padding()
+    return tokenizer
+
+
 class Teacher:
     """A Hugging Face encoder with sentence-transformers pooling, prompt and max length."""
 
     def __init__(self, name: str):
         from transformers import AutoConfig, AutoModel
-        from transformers.utils import logging as hf_logging
 
-        hf_logging.set_verbosity_error()
-        hf_logging.disable_progress_bar()
+        quiet_transformers()
         self.name = name
         self.folder = resolve_teacher(name)
         config = AutoConfig.from_pretrained(self.folder)
         kwargs = {"add_pooling_layer": False} if config.model_type in ("bert", "xlm-roberta",
                                                                        "roberta") else {}
         self.model = AutoModel.from_pretrained(self.folder, use_safetensors=True, **kwargs).eval()
-        self.tokenizer = Tokenizer.from_file(str(self.folder / "tokenizer.json"))
-        self.tokenizer.no_truncation()
-        self.tokenizer.no_padding()
+        self.tokenizer = raw_tokenizer(self.folder)
         pooling = _read_json(self.folder / "1_Pooling" / "config.json")
         self.pooling = "cls" if pooling.get("pooling_mode_cls_token") else "mean"
         st = _read_json(self.folder / "config_sentence_transformers.json")

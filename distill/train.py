@@ -20,7 +20,7 @@ import os
 import random
 import shutil
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -229,26 +229,10 @@ def distill(cfg: DistillConfig) -> dict:
     views = sorted({v for st in stages for v in st.teacher_views(teacher.num_layers)})
 
     # 1. rank 0: the student's vocabulary, pruned from the teacher's, and the teacher outputs
-    if procs.main:
-        work.mkdir(parents=True, exist_ok=True)
-        stamp = work / "fingerprint"
-        if stamp.is_file() and stamp.read_text() != fingerprint:
-            log.warning("settings changed since the interrupted run in %s: starting afresh",
-                        work)
-            shutil.rmtree(work)
-            work.mkdir(parents=True)
-        stamp.write_text(fingerprint)
-        if not (work / "tokenizer.json").is_file():
-            tj, old_ids = prune(load_tokenizer_json(teacher.folder / "tokenizer.json"),
-                                (t for r in read_rows(cfg.corpus) for t in r[1:] if t),
-                                fill_to=cfg.vocab_size)
-            (work / "old_ids.json").write_text(json.dumps(old_ids))
-            (work / "tokenizer.json").write_text(json.dumps(tj, ensure_ascii=False),
-                                                 encoding="utf-8")
-        _prepare_targets(cfg, teacher, cache, views)
-    procs.barrier()
-    tj = load_tokenizer_json(work / "tokenizer.json")
-    old_ids = json.loads((work / "old_ids.json").read_text())
+    tj, old_ids = start_run(work, fingerprint, teacher.folder,
+                            lambda: (t for r in read_rows(cfg.corpus) for t in r[1:] if t),
+                            cfg.vocab_size, procs,
+                            lambda t=teacher: _prepare_targets(cfg, t, cache, views))
 
     # 2. the student, initialised from the teacher
     pad_id = old_ids.index(teacher.pad_id) if teacher.pad_id in old_ids else 0
@@ -268,53 +252,18 @@ def distill(cfg: DistillConfig) -> dict:
     tokenizer = Tokenizer.from_str(json.dumps(tj))
     encoder = StudentEncoder(student, tokenizer)
 
-    ckpt = work / "checkpoint.pt"
-    state = torch.load(ckpt, weights_only=True, map_location=procs.device) \
-        if ckpt.is_file() else None
-    if state is not None:
-        student.load_state_dict(state["student"])
-        if procs.main:
-            log.warning("resuming at stage %d/%d, step %d (%s)", state["stage"] + 1,
-                        len(stages), state["step"], ckpt)
-
     # 3. the stages, in order
-    log_rows = state["log"] if state is not None else []
-    try:
-        for i, stage in enumerate(stages):
-            if state is not None and i < state["stage"]:
-                continue
-            # a checkpoint inside stage i (not one written at its start)
-            resume = state if state is not None and state["stage"] == i and "optimizer" in state \
-                else None
-            t_stage = time.time()
-            loss_mod = StageLoss(stage, student, teacher_embed, teacher_width).to(procs.device)
-            stage_views = stage.teacher_views(num_teacher_layers)
-            steps = max(1, round(tc.steps * stage.share))
-            def batches_from(start: int, i=i, stage_views=stage_views) -> Iterator[dict]:
-                rows = itertools.islice(_batches(cfg, tokenizer, scfg.max_len,
-                                                 tc.seed + 7919 * i, procs), start, None)
-                return (_collate(*r, stage_views, cache, scfg.pad_id, procs.device)
-                        for r in rows)
-            losses = _run_stage(i, len(stages), stage, steps, loss_mod, student,
-                                batches_from, tc, procs, resume, ckpt, log_rows)
-            student.eval()
-            row = {"stage": stage.name, "kind": stage.kind, "steps": steps, **losses,
-                   "seconds": round(time.time() - t_stage, 1)}
-            if procs.main:
-                row["dev_retrieval"] = round(dev_retrieval(encoder, dev, 200)["mean"], 2)
-                log.info("stage %d/%d %s: %d steps in %.0f s, %s, dev retrieval %.1f%%", i + 1,
-                         len(stages), stage.name, steps, row["seconds"],
-                         ", ".join(f"{k} {v:.4f}" for k, v in losses.items()),
-                         row["dev_retrieval"])
-            log_rows.append(row)
-            state = None
-            if procs.main and i + 1 < len(stages):
-                _atomic_save({"student": student.state_dict(), "stage": i + 1, "step": 0,
-                              "log": log_rows}, ckpt)
-            procs.barrier()
-    except KeyboardInterrupt:  # between steps: at a stage's evaluation or checkpoint
-        raise EdgekitError(f"interrupted; the last checkpoint is in {work}: run the same "
-                           "command again to resume") from None
+    def batches_for(i: int, stage: Stage, start: int) -> Iterator[dict]:
+        views = stage.teacher_views(num_teacher_layers)
+        rows = itertools.islice(_batches(cfg, tokenizer, scfg.max_len, tc.seed + 7919 * i,
+                                         procs), start, None)
+        return (_collate(*r, views, cache, scfg.pad_id, procs.device) for r in rows)
+
+    log_rows = run_stages(
+        stages, student, lambda st: StageLoss(st, student, teacher_embed, teacher_width),
+        batches_for,
+        lambda: {"dev_retrieval": round(dev_retrieval(encoder, dev, 200)["mean"], 2)},
+        tc, procs, work)
 
     # 4. dev retrieval, then the folder
     summary = {
@@ -335,6 +284,85 @@ def distill(cfg: DistillConfig) -> dict:
         shutil.rmtree(work, ignore_errors=True)
     procs.barrier()
     return summary
+
+
+def start_run(work: Path, fingerprint: str, teacher_folder: Path,
+              texts: Callable[[], Iterable[str]], vocab_size: int, procs: Processes,
+              prepare: Callable[[], None] | None = None) -> tuple[dict, list[int]]:
+    """The run folder `work`, shared by every process: rank 0 starts it afresh when the
+    settings (`fingerprint`) changed, prunes the teacher's vocabulary to `texts` once, and
+    runs `prepare`; then every process reads back (tokenizer.json, old_ids)."""
+    if procs.main:
+        work.mkdir(parents=True, exist_ok=True)
+        stamp = work / "fingerprint"
+        if stamp.is_file() and stamp.read_text() != fingerprint:
+            log.warning("settings changed since the interrupted run in %s: starting afresh",
+                        work)
+            shutil.rmtree(work)
+            work.mkdir(parents=True)
+        stamp.write_text(fingerprint)
+        if not (work / "tokenizer.json").is_file():
+            tj, old_ids = prune(load_tokenizer_json(teacher_folder / "tokenizer.json"),
+                                texts(), fill_to=vocab_size)
+            (work / "old_ids.json").write_text(json.dumps(old_ids))
+            (work / "tokenizer.json").write_text(json.dumps(tj, ensure_ascii=False),
+                                                 encoding="utf-8")
+        if prepare is not None:
+            prepare()
+    procs.barrier()
+    return (load_tokenizer_json(work / "tokenizer.json"),
+            json.loads((work / "old_ids.json").read_text()))
+
+
+def run_stages(stages: list[Stage], student: Student, loss_for: Callable[[Stage], nn.Module],
+               batches_for: Callable[[int, Stage, int], Iterator[dict]],
+               evaluate: Callable[[], dict[str, float]], tc: TrainConfig, procs: Processes,
+               work: Path) -> list[dict]:
+    """The recipe's stages in order, resuming from `work`/checkpoint.pt: each stage's loss
+    module from `loss_for(stage)`, its batches from `batches_for(i, stage, first_step)`,
+    and after it `evaluate()` (rank 0) for its log row. Returns the log rows."""
+    ckpt = work / "checkpoint.pt"
+    state = torch.load(ckpt, weights_only=True, map_location=procs.device) \
+        if ckpt.is_file() else None
+    if state is not None:
+        student.load_state_dict(state["student"])
+        if procs.main:
+            log.warning("resuming at stage %d/%d, step %d (%s)", state["stage"] + 1,
+                        len(stages), state["step"], ckpt)
+    log_rows = state["log"] if state is not None else []
+    try:
+        for i, stage in enumerate(stages):
+            if state is not None and i < state["stage"]:
+                continue
+            # a checkpoint inside stage i (not one written at its start)
+            resume = state if state is not None and state["stage"] == i and "optimizer" in state \
+                else None
+            t_stage = time.time()
+            steps = max(1, round(tc.steps * stage.share))
+            losses = _run_stage(i, len(stages), stage, steps,
+                                loss_for(stage).to(procs.device), student,
+                                lambda start, i=i, stage=stage: batches_for(i, stage, start),
+                                tc, procs, resume, ckpt, log_rows)
+            student.eval()
+            row = {"stage": stage.name, "kind": stage.kind, "steps": steps, **losses,
+                   "seconds": round(time.time() - t_stage, 1)}
+            if procs.main:
+                figures = evaluate()
+                row.update(figures)
+                log.info("stage %d/%d %s: %d steps in %.0f s, %s, %s", i + 1, len(stages),
+                         stage.name, steps, row["seconds"],
+                         ", ".join(f"{k} {v:.4f}" for k, v in losses.items()),
+                         ", ".join(f"{k.replace('_', ' ')} {v:.1f}" for k, v in figures.items()))
+            log_rows.append(row)
+            state = None
+            if procs.main and i + 1 < len(stages):
+                _atomic_save({"student": student.state_dict(), "stage": i + 1, "step": 0,
+                              "log": log_rows}, ckpt)
+            procs.barrier()
+    except KeyboardInterrupt:  # between steps: at a stage's evaluation or checkpoint
+        raise EdgekitError(f"interrupted; the last checkpoint is in {work}: run the same "
+                           "command again to resume") from None
+    return log_rows
 
 
 def _teacher_embedding_layer(teacher: Teacher, old_ids: list[int], max_len: int
