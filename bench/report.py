@@ -62,6 +62,8 @@ def markdown(report: dict) -> str:
                          + f" | {_fmt(r.get('sentences_per_s'), 0)} | "
                          f"{_fmt(r.get('peak_rss_mb'), 0)} ({_fmt(r.get('model_rss_mb'), 0)})"
                          f" | {status} |")
+    if report.get("emulated"):
+        lines += emulated_markdown(report)
     q = [("student", report["student"])] + ([("teacher", report["teacher"])]
                                             if report["teacher"] else [])
     lines += ["", "## Quality (from the bundles' manifests)", "",
@@ -71,6 +73,23 @@ def markdown(report: dict) -> str:
         lines.append(f"| {role} | {_fmt(qual.get('tatoeba_mean'))} | "
                      f"{_fmt(qual.get('sts17_mean'))} | {_fmt(qual.get('dev_retrieval'))} |")
     return "\n".join(lines) + "\n"
+
+
+def emulated_markdown(report: dict) -> list[str]:
+    lines = ["", "## Emulated ARM64 (qemu-user on this host, one thread)", "",
+             f"> {report['emulated_note']}", "",
+             "| core | model | precision | M instructions per forward "
+             + " | ".join(f"@{n}" for n in LENGTHS) + " | min cosine vs x86 | max abs diff "
+             "| texts | emulated wall s |",
+             "|---|---|---|" + "---:|" * (len(LENGTHS) + 4)]
+    for r in report["emulated"]:
+        insns = r["instructions_per_forward"]
+        cells = [f"{insns[str(n)] / 1e6:.1f}" if str(n) in insns else "–" for n in LENGTHS]
+        a = r["agreement"]
+        lines.append(f"| {r['cpu']} (emulated) | {r['role']} | {r['precision']} | "
+                     + " | ".join(cells) + f" | {a['min']:.6f} | {a['max_abs_diff']:.2e} | "
+                     f"{a['texts']} | {r['emulated_wall_s']:.0f} |")
+    return lines
 
 
 def plots(report: dict, folder: Path) -> list[str]:
@@ -93,6 +112,22 @@ def plots(report: dict, folder: Path) -> list[str]:
         ax.legend(fontsize=7)
         fig.tight_layout()
         name = f"latency-{p['name']}.png"
+        fig.savefig(folder / name, dpi=110)
+        plt.close(fig)
+        names.append(name)
+    for cpu in dict.fromkeys(r["cpu"] for r in report.get("emulated", [])):
+        fig, ax = plt.subplots(figsize=(6, 4))
+        for r in report["emulated"]:
+            if r["cpu"] == cpu:
+                xs = [n for n in LENGTHS if str(n) in r["instructions_per_forward"]]
+                ax.plot(xs, [r["instructions_per_forward"][str(n)] / 1e6 for n in xs],
+                        marker="o", linestyle="-" if r["role"] == "student" else "--",
+                        label=f"{r['role']} {r['precision']}")
+        ax.set(xlabel="sequence length (tokens)", ylabel="M instructions per forward",
+               title=f"emulated {cpu} (qemu-user)", yscale="log")
+        ax.legend(fontsize=7)
+        fig.tight_layout()
+        name = f"instructions-{cpu}.png"
         fig.savefig(folder / name, dpi=110)
         plt.close(fig)
         names.append(name)

@@ -148,8 +148,25 @@ def _summary(bundle: Bundle) -> dict:
             "parameters": m["size"]["parameters"], "quality": m.get("quality", {})}
 
 
+def run_emulation(student: Bundle, teacher: Bundle | None, cpus: list[str], repeats: int
+                  ) -> list[dict]:
+    """Each bundle's .pte files on each emulated core (bench.emulate)."""
+    from bench.emulate import emulate_bundle, setup
+
+    root = setup()
+    rows = []
+    for role, bundle in (("teacher", teacher), ("student", student)):
+        if bundle:
+            rows += emulate_bundle(root, bundle, role, cpus, sequences(bundle), repeats)
+    return rows
+
+
 def run_bench(student: Bundle, teacher: Bundle | None, profiles: list[dict],
-              runs: int = 50, throughput_seconds: float = 2.0) -> dict:
+              runs: int = 50, throughput_seconds: float = 2.0, emulate: list[str] = (),
+              repeats: int = 2) -> dict:
+    """Host rows under each profile, then (with `emulate`) rows on emulated ARM64 cores."""
+    from bench.emulate import emulated_goals
+
     available = sorted(os.sched_getaffinity(0))
     rows, goals = [], []
     jobs = [(p, role, b) for p in profiles for role, b in (("teacher", teacher),
@@ -162,6 +179,8 @@ def run_bench(student: Bundle, teacher: Bundle | None, profiles: list[dict],
         rows += new
         if role == "student":
             goals += check_goals(profile, new, bundle.max_len)
+    emulated = run_emulation(student, teacher, list(emulate), repeats) if emulate else []
+    goals += emulated_goals(emulated)
     return {
         "schema": SCHEMA,
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
@@ -175,6 +194,9 @@ def run_bench(student: Bundle, teacher: Bundle | None, profiles: list[dict],
         "teacher": _summary(teacher) if teacher else None,
         "results": rows,
         "ratios": ratios(rows),
+        "emulated_note": "Emulated rows: qemu-user on this host; instruction counts are "
+                         "deterministic, emulated wall time is no proxy for a phone.",
+        "emulated": emulated,
         "goals": goals,
         "passed": all(g["ok"] for g in goals),
     }

@@ -228,21 +228,26 @@ def teacher_bundle(name_or_path: str) -> Bundle:
     return Bundle.load(dest)
 
 
-def bench(bundle: str | Path, profile: str = "all", teacher: str | None = None,
-          out: str | Path = "build/bench", runs: int = 50, with_teacher: bool = True) -> dict:
-    """Benchmark a bundle (and its teacher, side by side) under device profiles; writes
-    report.json, report.md and plots to `out`, returns the report."""
+def bench(bundle: str | Path, profile: str | None = None, teacher: str | None = None,
+          out: str | Path = "build/bench", runs: int = 50, with_teacher: bool = True,
+          emulate: list[str] | None = None, repeats: int = 2) -> dict:
+    """Benchmark a bundle (and its teacher, side by side) under device profiles and, with
+    `emulate` (cortex-a53, cortex-a76 or all), on emulated ARM64 cores; writes report.json,
+    report.md and plots to `out`, returns the report. Without `emulate` the profile defaults
+    to all of them; with it, host profiles run only when named."""
+    from bench.emulate import check_cpus
     from bench.report import write_report
     from bench.run import load_profiles, run_bench
 
-    if runs < 1:
-        raise EdgekitError("--runs must be at least 1")
+    if runs < 1 or repeats < 1:
+        raise EdgekitError("--runs and --repeats must be at least 1")
+    cpus = check_cpus(emulate) if emulate else []
     student = Bundle.load(bundle)
-    profiles = load_profiles(profile)
+    profiles = load_profiles(profile or "all") if profile or not cpus else []
     teacher_b = None
     if with_teacher:
         teacher_b = teacher_bundle(teacher or student.manifest["teacher"])
-    report = run_bench(student, teacher_b, profiles, runs)
+    report = run_bench(student, teacher_b, profiles, runs, emulate=cpus, repeats=repeats)
     write_report(report, Path(out))
     return report
 

@@ -182,7 +182,8 @@ def cmd_bench(args: argparse.Namespace) -> int:
     from edgekit.api import bench
 
     report = bench(args.bundle, args.profile, args.teacher, args.out, args.runs,
-                   with_teacher=not args.no_teacher)
+                   with_teacher=not args.no_teacher, emulate=args.emulate,
+                   repeats=args.repeats)
     print((Path(args.out) / "report.md").read_text(encoding="utf-8"))
     print(f"report written to {args.out}/ (report.json, report.md, plots)")
     failed = [g for g in report["goals"] if not g["ok"]]
@@ -344,14 +345,22 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("bench", help="benchmark a bundle against its teacher under device "
                        "profiles; exit 1 when a goal fails")
     s.add_argument("bundle", type=_nonempty, help="bundle folder")
-    s.add_argument("--profile", default="all", help="low-end, mid-range, flagship, all "
-                   "(default) or a .toml file")
+    s.add_argument("--profile", help="low-end, mid-range, flagship, all or a .toml file "
+                   "(default: all, or none with --emulate)")
     s.add_argument("--teacher", help="teacher bundle folder or name (default: the bundle's "
                    "teacher, exported once into the edgekit cache)")
     s.add_argument("--no-teacher", action="store_true", help="measure the student alone")
     s.add_argument("--out", default="build/bench", help="report folder (default build/bench)")
     s.add_argument("--runs", type=int, default=50, help="timed runs per sequence length "
                    "(default 50)")
+    s.add_argument("--emulate", action="append", metavar="CPU",
+                   choices=["cortex-a53", "cortex-a76", "all"],
+                   help="also run the .pte files on an emulated ARM64 core (cortex-a53, "
+                   "cortex-a76 or all; repeatable): agreement with x86 and instructions per "
+                   "forward. The first use sets up qemu and an arm64 root file system (root, "
+                   "~10 GB, ~10 min; cached)")
+    s.add_argument("--repeats", type=int, default=2, help="emulated forwards per length "
+                   "(default 2)")
     s.set_defaults(func=cmd_bench)
 
     s = sub.add_parser("embed", help="embed texts with a bundle, one JSON line per text")
