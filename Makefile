@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 DATA   ?= ../shared/data
 PRESET ?= default
 
-.PHONY: install jvm demo bench bench-micro test lint clean
+.PHONY: install jvm demo bench bench-arm64 bench-micro test lint clean
 
 $(VENV)/.installed: pyproject.toml
 	python3 -m venv $(VENV)
@@ -35,6 +35,12 @@ bench: install
 		--target android --precision fp32 --tatoeba $(DATA)/tatoeba --sts17 $(DATA)/sts17
 	$(BIN)/edgekit bench build/bundle-linux --teacher build/teacher-bundle --profile all \
 		--out build/bench
+
+# after `make bench`: the same bundles on emulated Cortex-A53 and A76 cores -> build/bench-arm64/
+# (the first run sets up qemu and an arm64 root file system: root, ~10 GB, ~10 min)
+bench-arm64: install
+	$(BIN)/edgekit bench build/bundle-linux --teacher build/teacher-bundle --emulate all \
+		--out build/bench-arm64
 
 bench-micro: install
 	$(BIN)/pytest bench/ --benchmark-only --bundle build/bundle

@@ -261,15 +261,14 @@ def golden_ids(bundle: Bundle) -> list[list[int]]:
 def run_emulated(root: Path, model_file: Path, cpu: str, ids: list[list[int]],
                  sequences: dict[int, list[int]], repeats: int) -> tuple[list, dict, float]:
     """(outputs on the golden ids, instructions per forward by length, wall seconds)."""
-    view = root / "views" / cpu
-    write_view(view, root / "rootfs", cpu)
     lengths = sorted(sequences)
     job = {"model_file": str(model_file.resolve()), "golden_ids": ids, "lengths": lengths,
            "sequences": {str(n): s for n, s in sequences.items()}, "repeats": repeats}
     env = {**os.environ, "PYTHONPATH": f"{root / 'site'}:{REPO}", "PYTHONNOUSERSITE": "1",
            "PYTHONDONTWRITEBYTECODE": "1", "OMP_NUM_THREADS": "1"}
-    with tempfile.TemporaryDirectory() as tmp:
-        log = Path(tmp) / "insns.log"
+    with tempfile.TemporaryDirectory() as tmp:  # a view per run: runs may go side by side
+        view, log = Path(tmp) / "view", Path(tmp) / "insns.log"
+        write_view(view, root / "rootfs", cpu)
         cmd = ["qemu-aarch64", "-L", str(view), "-cpu", cpu, "-plugin",
                str(root / "plugin" / "libinsn_marks.so"), "-d", "plugin", "-D", str(log),
                str(view / "usr/bin/python3"), "-m", "bench.arm_child"]
