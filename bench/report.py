@@ -28,9 +28,9 @@ def markdown(report: dict) -> str:
     lines += [f"## Goals: {verdict}", "", "| profile | model | goal | limit | measured | |",
               "|---|---|---|---:|---:|---|"]
     for g in report["goals"]:
+        value = f"{g['value']:.6g}" if isinstance(g["value"], float) else g["value"]
         lines.append(f"| {g['profile']} | {g['model']} | {g['goal']} | {g['limit']} | "
-                     f"{_fmt(g['value'], 2) if isinstance(g['value'], float) else g['value']}"
-                     f" | {'pass' if g['ok'] else '**FAIL**'} |")
+                     f"{value} | {'pass' if g['ok'] else '**FAIL**'} |")
     if report["ratios"]:
         lines += ["", "## Student against teacher, same run", "",
                   "| profile | runtime | student | teacher | speed-up p50 @32 | throughput × "
@@ -140,7 +140,8 @@ def plots(report: dict, folder: Path) -> list[str]:
             ax.scatter([min(sizes)], [score], s=60, label=f"{role} ({min(sizes):.1f} MB)")
     ax.set(xlabel="smallest model file (MB)", ylabel="Tatoeba mean accuracy (%)",
            xscale="log", title="size against quality")
-    ax.legend(fontsize=8)
+    if ax.get_legend_handles_labels()[0]:  # nothing to plot without Tatoeba scores
+        ax.legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(folder / "size-quality.png", dpi=110)
     plt.close(fig)
