@@ -138,3 +138,27 @@ def test_emulated_a53_agrees_with_x86_and_counts_instructions(bundle):
     assert first["32"] > first["8"] > 0
     assert abs(first["32"] - second["32"]) / first["32"] < 0.01
     print(json.dumps(first))
+
+
+def test_setup_steps_resume_after_an_interruption(tmp_path):
+    final = tmp_path / "wheels"
+    calls = []
+
+    def download(dest: Path, fail: bool) -> None:
+        calls.append(sorted(p.name for p in dest.iterdir()))
+        (dest / f"part{len(calls)}").write_text("x")
+        if fail:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        emulate._in_steps(final, lambda d: download(d, True), keep_partial=True)
+    assert not final.exists()  # nothing half-done under the final name
+    emulate._in_steps(final, lambda d: download(d, False), keep_partial=True)
+    assert calls == [[], ["part1"]]  # a download continues where it stopped
+    assert sorted(p.name for p in final.iterdir()) == ["part1", "part2"]
+    emulate._in_steps(final, lambda d: download(d, False))  # done: not run again
+    assert len(calls) == 2
+    with pytest.raises(KeyboardInterrupt):
+        emulate._in_steps(tmp_path / "rootfs", lambda d: download(d, True))
+    emulate._in_steps(tmp_path / "rootfs", lambda d: download(d, False))
+    assert calls[-1] == []  # any other step starts again from nothing
