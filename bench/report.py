@@ -98,39 +98,35 @@ def plots(report: dict, folder: Path) -> list[str]:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    def by_length(name: str, series: list[tuple[dict, str, dict]], ylabel: str,
+                  title: str) -> str:
+        """One line per (row, label, {length: value}) against sequence length, log scale."""
+        fig, ax = plt.subplots(figsize=(6, 4))
+        for r, label, values in series:
+            xs = [n for n in LENGTHS if str(n) in values]
+            ax.plot(xs, [values[str(n)] for n in xs], marker="o", label=label,
+                    linestyle="-" if r["role"] == "student" else "--")
+        ax.set(xlabel="sequence length (tokens)", ylabel=ylabel, title=title, yscale="log")
+        ax.legend(fontsize=7)
+        fig.tight_layout()
+        fig.savefig(folder / name, dpi=110)
+        plt.close(fig)
+        return name
+
     names = []
     for p in report["profiles"]:
-        fig, ax = plt.subplots(figsize=(6, 4))
-        for r in report["results"]:
-            if r["profile"] == p["name"] and r["status"] == "ok":
-                xs = [n for n in LENGTHS if str(n) in r["latency_ms"]]
-                ax.plot(xs, [r["latency_ms"][str(n)]["p50"] for n in xs], marker="o",
-                        linestyle="-" if r["role"] == "student" else "--",
-                        label=f"{r['role']} {r['runtime']} {r['precision']}")
-        ax.set(xlabel="sequence length (tokens)", ylabel="p50 latency (ms, host proxy)",
-               title=f"{p['name']}: {p['threads']} thread(s)", yscale="log")
-        ax.legend(fontsize=7)
-        fig.tight_layout()
-        name = f"latency-{p['name']}.png"
-        fig.savefig(folder / name, dpi=110)
-        plt.close(fig)
-        names.append(name)
-    for cpu in dict.fromkeys(r["cpu"] for r in report.get("emulated", [])):
-        fig, ax = plt.subplots(figsize=(6, 4))
-        for r in report["emulated"]:
-            if r["cpu"] == cpu:
-                xs = [n for n in LENGTHS if str(n) in r["instructions_per_forward"]]
-                ax.plot(xs, [r["instructions_per_forward"][str(n)] / 1e6 for n in xs],
-                        marker="o", linestyle="-" if r["role"] == "student" else "--",
-                        label=f"{r['role']} {r['precision']}")
-        ax.set(xlabel="sequence length (tokens)", ylabel="M instructions per forward",
-               title=f"emulated {cpu} (qemu-user)", yscale="log")
-        ax.legend(fontsize=7)
-        fig.tight_layout()
-        name = f"instructions-{cpu}.png"
-        fig.savefig(folder / name, dpi=110)
-        plt.close(fig)
-        names.append(name)
+        series = [(r, f"{r['role']} {r['runtime']} {r['precision']}",
+                   {n: v["p50"] for n, v in r["latency_ms"].items()})
+                  for r in report["results"] if r["profile"] == p["name"] and r["status"] == "ok"]
+        names.append(by_length(f"latency-{p['name']}.png", series, "p50 latency (ms, host proxy)",
+                               f"{p['name']}: {p['threads']} thread(s)"))
+    emulated = report.get("emulated", [])
+    for cpu in dict.fromkeys(r["cpu"] for r in emulated):
+        series = [(r, f"{r['role']} {r['precision']}",
+                   {n: v / 1e6 for n, v in r["instructions_per_forward"].items()})
+                  for r in emulated if r["cpu"] == cpu]
+        names.append(by_length(f"instructions-{cpu}.png", series, "M instructions per forward",
+                               f"emulated {cpu} (qemu-user)"))
     fig, ax = plt.subplots(figsize=(6, 4))
     for role in ("student", "teacher"):
         summary = report.get(role)
