@@ -92,11 +92,12 @@ def _need_disk(folder: Path, gb: float) -> None:
 
 def _tools() -> None:
     missing = [pkg for tool, pkg in TOOLS.items() if shutil.which(tool) is None]
-    glib = subprocess.run(["pkg-config", "--exists", "glib-2.0"]).returncode == 0 \
-        if shutil.which("pkg-config") else False
-    if not missing and glib:
+    if "pkg-config" in missing or subprocess.run(["pkg-config", "--exists", "glib-2.0"]
+                                                 ).returncode != 0:
+        missing.append("libglib2.0-dev")  # the plugin's headers
+    if not missing:
         return
-    _need_root("install " + ", ".join(missing + ([] if glib else ["libglib2.0-dev"])))
+    _need_root("install " + ", ".join(missing))
     _run(["apt-get", "install", "-y", "-q", *APT_PACKAGES], "apt-get install",
          env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"})
 
@@ -294,8 +295,6 @@ def run_emulated(root: Path, model_file: Path, cpu: str, ids: list[list[int]],
 def emulate_bundle(root: Path, bundle: Bundle, role: str, cpus: list[str],
                    sequences: dict[int, list[int]], repeats: int) -> list[dict]:
     """One row per (.pte, CPU): agreement with x86 and instructions per forward."""
-    import numpy as np
-
     from export.runtimes import executorch_runner
 
     rows = []
@@ -306,10 +305,9 @@ def emulate_bundle(root: Path, bundle: Bundle, role: str, cpus: list[str],
     for model in models:
         path = bundle.folder / model["file"]
         x86 = executorch_runner(path)(ids)
-        x86 = list(x86) if isinstance(x86, list) else list(np.asarray(x86))
         for cpu in cpus:
             outputs, insns, wall = run_emulated(root, path, cpu, ids, sequences, repeats)
-            agreement = cosines(x86, outputs if x86[0].ndim == 2 else np.stack(outputs))
+            agreement = cosines(x86, outputs)
             rows.append({"emulated": True, "cpu": cpu, "role": role,
                          "runtime": "executorch", "precision": model["precision"],
                          "file": model["file"], "instructions_per_forward": insns,

@@ -48,14 +48,7 @@ from distill.ner import (
     words_of,
 )
 from distill.stages import Stage
-from distill.student import (
-    Student,
-    StudentConfig,
-    check_shape_matches_teacher,
-    init_from_teacher,
-    num_parameters,
-    save_student,
-)
+from distill.student import Student
 from distill.teachers import (
     DEFAULT_TEACHER,
     cache_dir,
@@ -67,9 +60,11 @@ from distill.train import (
     TrainConfig,
     _lr_lambda,
     _processes,
+    finish_run,
     length_bucketed_batches,
     run_stages,
     start_run,
+    student_for,
 )
 
 log = logging.getLogger("edgekit")
@@ -367,12 +362,9 @@ def distill_ner(cfg: NerDistillConfig) -> dict:
                             lambda: (" ".join(s.words) for s in unlabelled), cfg.vocab_size,
                             procs)
 
-    pad_id = old_ids.index(teacher.pad_id) if teacher.pad_id in old_ids else 0
-    scfg = StudentConfig(vocab_size=len(old_ids), pad_id=pad_id, teacher=cfg.teacher,
-                         labels=teacher.labels, **cfg.student)
-    check_shape_matches_teacher(scfg, teacher.model.config)
-    student = Student(scfg)
-    init_from_teacher(student, teacher.model, old_ids)
+    student = student_for(cfg.teacher, teacher.model, teacher.pad_id, old_ids, cfg.student,
+                          labels=teacher.labels)
+    scfg, pad_id = student.config, student.config.pad_id
     student.to(procs.device)
     teacher.model.to(procs.device)
     tokenizer = Tokenizer.from_str(json.dumps(tj))
@@ -392,25 +384,11 @@ def distill_ner(cfg: NerDistillConfig) -> dict:
                           lambda st: TokenStageLoss(st, student, teacher.dim), batches_for,
                           dev_f1, tc, procs, work)
 
-    summary = {
-        "task": "token-classification",
-        "teacher": cfg.teacher,
-        "languages": sorted({s.lang for s in labelled}),
-        "parameters": num_parameters(student),
-        "teacher_parameters": teacher.num_parameters(),
-        "steps": tc.steps,
-        "processes": procs.world,
-        "stages": log_rows,
-        "wall_time_s": 0.0,
-    }
-    if procs.main:
-        student.cpu()
-        summary["dev_f1"] = dev_f1()["dev_f1"]
-        summary["wall_time_s"] = round(time.time() - t0, 1)
-        save_student(student, tj, cfg.out, extra={"training": summary})
-        shutil.rmtree(work, ignore_errors=True)
-    procs.barrier()
-    return summary
+    summary = {"task": "token-classification", "teacher": cfg.teacher,
+               "languages": sorted({s.lang for s in labelled}),
+               "teacher_parameters": teacher.num_parameters(), "steps": tc.steps}
+    return finish_run(student, tj, cfg.out, work, procs, t0, summary, log_rows,
+                      lambda: {"dev_f1": dev_f1()["dev_f1"]})
 
 
 def student_logits(model: Student):

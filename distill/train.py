@@ -235,12 +235,8 @@ def distill(cfg: DistillConfig) -> dict:
                             lambda t=teacher: _prepare_targets(cfg, t, cache, views))
 
     # 2. the student, initialised from the teacher
-    pad_id = old_ids.index(teacher.pad_id) if teacher.pad_id in old_ids else 0
-    scfg = StudentConfig(vocab_size=len(old_ids), pad_id=pad_id, teacher=cfg.teacher,
-                         **cfg.student)
-    check_shape_matches_teacher(scfg, teacher.model.config)
-    student = Student(scfg)
-    init_from_teacher(student, teacher.model, old_ids)
+    student = student_for(cfg.teacher, teacher.model, teacher.pad_id, old_ids, cfg.student)
+    scfg = student.config
     teacher_embed = (_teacher_embedding_layer(teacher, old_ids, scfg.max_len)
                      if any(st.kind == "align" for st in stages) else None)
     teacher_params, teacher_width = teacher.num_parameters(), teacher.dim
@@ -266,21 +262,37 @@ def distill(cfg: DistillConfig) -> dict:
         tc, procs, work)
 
     # 4. dev retrieval, then the folder
-    summary = {
-        "teacher": cfg.teacher,
-        "languages": sorted({lang for lang, _, _ in dev}),
-        "parameters": num_parameters(student),
-        "teacher_parameters": teacher_params,
-        "steps": tc.steps,
-        "processes": procs.world,
-        "stages": log_rows,
-        "wall_time_s": 0.0,
-    }
+    summary = {"teacher": cfg.teacher, "languages": sorted({lang for lang, _, _ in dev}),
+               "teacher_parameters": teacher_params, "steps": tc.steps}
+    return finish_run(student, tj, cfg.out, work, procs, t0, summary, log_rows,
+                      lambda: {"dev_retrieval": dev_retrieval(encoder, dev,
+                                                              cfg.max_dev_per_lang)})
+
+
+def student_for(teacher_name: str, teacher_model: nn.Module, teacher_pad_id: int,
+                old_ids: list[int], shape: dict, **fields) -> Student:
+    """A student over the pruned vocabulary `old_ids`, initialised from the teacher."""
+    pad_id = old_ids.index(teacher_pad_id) if teacher_pad_id in old_ids else 0
+    scfg = StudentConfig(vocab_size=len(old_ids), pad_id=pad_id, teacher=teacher_name,
+                         **fields, **shape)
+    check_shape_matches_teacher(scfg, teacher_model.config)
+    student = Student(scfg)
+    init_from_teacher(student, teacher_model, old_ids)
+    return student
+
+
+def finish_run(student: Student, tj: dict, out: Path, work: Path, procs: Processes,
+               t0: float, summary: dict, log_rows: list[dict],
+               final: Callable[[], dict]) -> dict:
+    """Rank 0 adds the final evaluation (`final()`) to the summary, saves the student folder
+    with it and removes the run folder; every process returns the summary."""
+    summary = {**summary, "parameters": num_parameters(student), "processes": procs.world,
+               "stages": log_rows, "wall_time_s": 0.0}
     if procs.main:
         student.cpu()
-        summary["dev_retrieval"] = dev_retrieval(encoder, dev, cfg.max_dev_per_lang)
+        summary.update(final())
         summary["wall_time_s"] = round(time.time() - t0, 1)
-        save_student(student, tj, cfg.out, extra={"training": summary})
+        save_student(student, tj, out, extra={"training": summary})
         shutil.rmtree(work, ignore_errors=True)
     procs.barrier()
     return summary

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from distill.ner import entities, word_tags
+from distill.ner import WORD_RULE, entities, word_tags
 
 GOLDEN_TEXTS: list[tuple[str, str]] = [
     ("en", "Open the file in a new window."),
@@ -101,4 +101,4 @@ def golden_ner_record(texts: Sequence[tuple[str, str]], words: Sequence[Sequence
                          for a, b, t in sorted(entities(tags))],
             "word_logits": [[round(float(v), 5) for v in out[p]] if p >= 0 else None
                             for p in f]})
-    return {"word_rule": "edgekit.words/1", "labels": list(labels), "items": items}
+    return {"word_rule": WORD_RULE, "labels": list(labels), "items": items}
