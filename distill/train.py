@@ -413,7 +413,7 @@ def _run_stage(i: int, n: int, stage: Stage, steps: int, loss_mod: nn.Module,
                           "stage": i, "step": step, "log": log_rows}, ckpt)
 
     batches = batches_from(step)
-    model, unfrozen = None, -1
+    model, unfrozen, updating = None, -1, False
     running: dict[str, float] = {}
     student.train()
     bar = tqdm(total=steps, initial=step, desc=f"stage {i + 1}/{n} {stage.name}",
@@ -434,9 +434,11 @@ def _run_stage(i: int, n: int, stage: Stage, steps: int, loss_mod: nn.Module,
             opt.zero_grad(set_to_none=True)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(params, tc.clip)
+            updating = True
             opt.step()
             sched.step()
             step += 1
+            updating = False
             for key, value in parts.items():
                 running[key] = value if key not in running else 0.95 * running[key] + 0.05 * value
             bar.update(1)
@@ -444,7 +446,10 @@ def _run_stage(i: int, n: int, stage: Stage, steps: int, loss_mod: nn.Module,
             if step % tc.checkpoint_every == 0 and step < steps:
                 save_checkpoint()
     except KeyboardInterrupt:
-        save_checkpoint()
+        # inside the update the weights and the optimizer state are half-written (an Adam
+        # state without exp_avg_sq): keep the last checkpoint instead
+        if not updating:
+            save_checkpoint()
         bar.close()
         raise EdgekitError(f"interrupted at stage {i + 1}/{n}, step {step}/{steps}; the "
                            f"checkpoint is in {ckpt.parent}: run the same command again to "
