@@ -183,8 +183,24 @@ def read_jsonl_pairs(path: Path) -> dict[str, list[tuple[str, str]]]:
     return dict(out)
 
 
+ANSI_ESCAPE = re.compile(r"\x1b(\[[0-9;?]*[A-Za-z])?")
+
+
 def read_mono(path: Path) -> list[str]:
-    return [" ".join(line.split()) for line in _read_lines(path) if line.strip()]
+    """Monolingual texts: one per line; or, in a file with `%` lines (the fortune(6)
+    format of Debian's fortunes-* packages, quotations signed with names), one per entry.
+    A folder: each of its files, except symlinks and fortune's `.dat` indexes."""
+    path = Path(path)
+    if path.is_dir():
+        files = sorted(f for f in path.iterdir()
+                       if f.is_file() and not f.is_symlink() and f.suffix != ".dat")
+        return [t for f in files for t in read_mono(f)]
+    lines = _read_lines(path)
+    if "%" in lines:  # fortune files colour some entries with terminal escapes
+        texts = re.split(r"^%$", ANSI_ESCAPE.sub("", "\n".join(lines)), flags=re.M)
+    else:
+        texts = lines
+    return [" ".join(t.split()) for t in texts if t.strip()]
 
 
 def _read_lines(path: Path) -> list[str]:

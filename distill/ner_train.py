@@ -265,7 +265,7 @@ class NerDistillConfig:
     train: TrainConfig = field(default_factory=TrainConfig)
     stages: list[dict] = field(default_factory=list)
     vocab_size: int = 0
-    max_unlabelled: int = 40000   # texts read from the corpus
+    max_unlabelled: int = 200000  # texts read from the corpus
 
     def fingerprint(self) -> str:
         key = {"teacher": self.teacher, "train_dir": str(Path(self.train_dir).resolve()),
@@ -275,12 +275,15 @@ class NerDistillConfig:
         return hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:16]
 
 
-def _unlabelled(corpus: Path | None, limit: int) -> list[Sentence]:
+def _unlabelled(corpus: Path | None, limit: int, seed: int) -> list[Sentence]:
+    """Every text of the corpus (both sides of its pairs, and its monolingual text), or
+    `limit` of them drawn at random: the first `limit` would drop the last languages."""
     if corpus is None:
         return []
-    texts = (t for r in read_rows(corpus) for t in (r[1], r[2]) if t)
-    return [Sentence("", words, []) for words in
-            (words_of(t) for t in itertools.islice(texts, limit)) if words]
+    texts = [t for r in read_rows(corpus) for t in (r[1], r[2]) if t]
+    if len(texts) > limit:
+        texts = random.Random(seed).sample(texts, limit)
+    return [Sentence("", words, []) for words in map(words_of, texts) if words]
 
 
 class _Batches:
@@ -354,7 +357,7 @@ def distill_ner(cfg: NerDistillConfig) -> dict:
     sentences = read_ner_folder(cfg.train_dir)
     labelled = [s for s in sentences if not is_dev(s)]
     dev = [s for s in sentences if is_dev(s)]
-    unlabelled = _unlabelled(cfg.corpus, cfg.max_unlabelled) + labelled
+    unlabelled = _unlabelled(cfg.corpus, cfg.max_unlabelled, tc.seed) + labelled
     work = Path(f"{cfg.out}.partial")
     fingerprint = cfg.fingerprint()
 

@@ -6,6 +6,7 @@ import json
 import logging
 import shutil
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 from bench.quick import quick_bench
@@ -164,9 +165,10 @@ def build(target: str = "android", preset: str | None = None, out: str | Path = 
           tatoeba: str | Path | None = None, sts17: str | Path | None = None,
           android_dir: str | Path = "android_demo", steps: int | None = None,
           task: str = "embedding", ner_train: str | Path | None = None,
-          uner_pud: str | Path | None = None) -> Path:
+          uner_pud: str | Path | None = None, mono: Sequence[str] = ()) -> Path:
     """data -> distill -> (eval) -> export + parity -> bundle -> quick benchmark, and for
-    target android a copy into the demo app's assets. Returns the bundle folder."""
+    target android a copy into the demo app's assets. `mono`: LANG=PATH monolingual text
+    added to the corpus. Returns the bundle folder."""
     check_options(target, precision, embedding_bits)  # fail before the long work
     p = preset_for_task(preset, task)
     if task == "ner" and not ner_train:
@@ -180,7 +182,7 @@ def build(target: str = "android", preset: str | None = None, out: str | Path = 
     started = time.time()
     step = _steps(5 if target == "android" else 4)
     step("corpus")
-    build_preset_corpus(p, out / "corpus")
+    build_preset_corpus(p, out / "corpus", mono=mono)
     step("distill")
     student = distill(preset, out / "student", corpus=out / "corpus", teacher=teacher,
                       steps=steps, task=task, ner_train=ner_train)

@@ -132,7 +132,7 @@ def cmd_build(args: argparse.Namespace) -> None:
 
     out = build(args.target, args.preset, args.out, args.teacher, args.precision,
                 args.embedding_bits, args.tatoeba, args.sts17, args.android_dir, args.steps,
-                args.task, args.ner_train, args.uner_pud)
+                args.task, args.ner_train, args.uner_pud, args.mono)
     _print_bundle(out)
 
 
@@ -238,6 +238,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="edgekit", description=__doc__)
     sub = p.add_subparsers(dest="command", required=True)
 
+    def mono_option(s: argparse.ArgumentParser) -> None:
+        s.add_argument("--mono", action="append", default=[], metavar="LANG=PATH",
+                       help="monolingual text the teacher labels (repeatable): one text per "
+                       "line, or fortune files (texts between %% lines); a folder: its files")
+
     s = sub.add_parser("teacher", help="print the local HF folder a teacher name resolves to")
     s.add_argument("name", type=_nonempty, help="intfloat/multilingual-e5-small or a folder")
     s.set_defaults(func=cmd_teacher)
@@ -252,8 +257,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="your own en<TAB>xx pairs (repeatable)")
     s.add_argument("--jsonl", action="append", default=[], metavar="FILE",
                    help='your own JSON lines {"en": ..., "fr": ...} (repeatable)')
-    s.add_argument("--mono", action="append", default=[], metavar="LANG=FILE",
-                   help="monolingual text, one sentence per line; the teacher labels it")
+    mono_option(s)
     s.add_argument("--no-gettext", action="store_true", help="use only your own files")
     s.set_defaults(func=cmd_data)
 
@@ -340,6 +344,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--android-dir", default="android_demo", help="the Android project whose "
                    "assets receive the bundle (target android; default android_demo)")
     s.add_argument("--steps", type=int, help="override the preset's training steps")
+    mono_option(s)
     s.set_defaults(func=cmd_build)
 
     s = sub.add_parser("bench", help="benchmark a bundle against its teacher under device "

@@ -114,6 +114,30 @@ def test_build_corpus_with_user_files(tmp_path, locale_dir):
     assert json.loads((out / "stats.json").read_text())["es"]["train"] == 1
 
 
+def test_mono_reads_lines_fortune_files_and_folders(tmp_path):
+    lines = tmp_path / "lines.txt"
+    lines.write_text("Erster  Satz.\n\nZweiter Satz.\n", encoding="utf-8")
+    assert data.read_mono(lines) == ["Erster Satz.", "Zweiter Satz."]
+    # fortune(6) format: entries between % lines, some coloured with terminal escapes
+    folder = tmp_path / "fortunes-de"
+    folder.mkdir()
+    (folder / "zitate").write_text(
+        "Das beste an der Zukunft ist,\ndass immer nur ein Tag kommt.\n"
+        "\t\t-- Dean Acheson\n%\n\x1b[1mWissen\x1b[0m ist Macht.\n\t\t-- Francis Bacon\n%\n",
+        encoding="utf-8")
+    (folder / "zitate.dat").write_bytes(b"\x00\x00\x00\x02\xff")  # strfile's index
+    (folder / "zitate.u8").symlink_to(folder / "zitate")
+    expected = ["Das beste an der Zukunft ist, dass immer nur ein Tag kommt. -- Dean Acheson",
+                "Wissen ist Macht. -- Francis Bacon"]
+    assert data.read_mono(folder / "zitate") == expected
+    assert data.read_mono(folder) == expected  # the index and the symlink are skipped
+    out = tmp_path / "corpus"
+    tsv = tmp_path / "es.tsv"
+    tsv.write_text("Good morning everyone\tBuenos días a todos\n", encoding="utf-8")
+    data.build_corpus([], out, tsv=[f"es={tsv}"], mono=[f"de={folder}"], dev_percent=0)
+    assert data.load_corpus(out).mono == [("de", t) for t in expected]
+
+
 def test_corpus_without_usable_pairs_is_refused(tmp_path, locale_dir):
     tsv = tmp_path / "bad.tsv"
     tsv.write_text("no tab here\n", encoding="utf-8")

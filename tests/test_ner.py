@@ -87,6 +87,27 @@ def test_encode_words_matches_pretokenized_and_marks_first_subtokens(teacher):
     assert len(short) == 6 and short[-1] == 2 and cut[-1] == -1 and cut[0] == 1
 
 
+def test_unlabelled_text_is_the_whole_corpus_or_a_random_draw(tmp_path):
+    from distill.data import build_corpus
+    from distill.ner_train import _unlabelled
+
+    pairs = tmp_path / "de.tsv"
+    pairs.write_text("".join(f"Message number {i}\tMeldung Nummer {i}\n" for i in range(40)),
+                     encoding="utf-8")
+    mono = tmp_path / "ru.txt"
+    mono.write_text("".join(f"Цитата {i}, Лев Толстой\n" for i in range(20)), encoding="utf-8")
+    build_corpus([], tmp_path / "c", tsv=[f"de={pairs}"], mono=[f"ru={mono}"],
+                 dev_percent=0)
+    every = [" ".join(s.words) for s in _unlabelled(tmp_path / "c", 1000, 0)]
+    assert len(every) == 100 and "Цитата 19 , Лев Толстой" in every
+    drawn = [" ".join(s.words) for s in _unlabelled(tmp_path / "c", 30, 0)]
+    assert len(drawn) == 30 and set(drawn) <= set(every)
+    assert any(t.startswith("Цитата") for t in drawn)  # not just the first 30 texts
+    assert drawn == [" ".join(s.words) for s in _unlabelled(tmp_path / "c", 30, 0)]
+    assert drawn != [" ".join(s.words) for s in _unlabelled(tmp_path / "c", 30, 1)]
+    assert _unlabelled(None, 30, 0) == []
+
+
 def test_entities_and_f1_are_seqeval_style():
     assert entities(["B-PER", "I-PER", "O", "I-LOC", "B-ORG", "I-PER"]) == {
         (0, 2, "PER"), (3, 4, "LOC"), (4, 5, "ORG"), (5, 6, "PER")}
