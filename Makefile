@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 DATA   ?= ../shared/data
 PRESET ?= default
 
-.PHONY: install jvm demo bench bench-arm64 bench-micro test lint clean
+.PHONY: install jvm demo ner bench bench-arm64 bench-micro test lint clean
 
 $(VENV)/.installed: pyproject.toml
 	python3 -m venv $(VENV)
@@ -26,6 +26,21 @@ jvm:
 demo: install
 	$(BIN)/edgekit build --target android --preset $(PRESET) --out build \
 		--tatoeba $(DATA)/tatoeba --sts17 $(DATA)/sts17
+
+# issue #7: the NER tagger -> build/ner/. Its transfer stages also read name-rich text: the
+# quotations of Debian's fortunes packages (installed when missing, which needs root)
+FORTUNES := /usr/share/games/fortunes
+NER_TEXT := --mono de=$(FORTUNES)/de --mono ru=$(FORTUNES)/ru --mono es=$(FORTUNES)/es \
+	--mono pt=$(FORTUNES)/brasil --mono zh=$(FORTUNES)/chinese --mono zh=$(FORTUNES)/tang300 \
+	$(foreach f,fortunes literature people humorists wisdom politics science,--mono en=$(FORTUNES)/$(f))
+ner: install
+	@[ -d $(FORTUNES)/de ] && [ -d $(FORTUNES)/ru ] && [ -d $(FORTUNES)/es ] \
+		&& [ -f $(FORTUNES)/brasil ] && [ -f $(FORTUNES)/chinese ] && [ -f $(FORTUNES)/people ] \
+		|| apt-get install -y -q fortunes fortunes-de fortunes-ru fortunes-br fortunes-es \
+			fortunes-zh >/dev/null \
+		|| { echo "make: install the text: sudo apt install fortunes fortunes-de fortunes-ru fortunes-br fortunes-es fortunes-zh" >&2; exit 2; }
+	$(BIN)/edgekit build --target android --task ner --ner-train $(DATA)/uner_train \
+		--uner-pud $(DATA)/uner_pud --out build/ner $(NER_TEXT)
 
 # after `make demo`: teacher against student under every device profile -> build/bench/
 bench: install

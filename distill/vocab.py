@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import itertools
 import json
+from collections import Counter
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -36,10 +37,10 @@ def _pieces(model: dict) -> list[str]:
 
 
 def _scan(tokenizer: Tokenizer, texts: Iterable[str], batch: int = 4096
-          ) -> tuple[set[int], set[str]]:
-    """The ids the tokenizer emits on `texts` and the characters they use (after
+          ) -> tuple[Counter[int], set[str]]:
+    """How often the tokenizer emits each id on `texts`, and the characters they use (after
     normalisation), in one streamed pass."""
-    used: set[int] = set()
+    used: Counter[int] = Counter()
     chars: set[str] = set()
     normalizer = tokenizer.normalizer
     texts = iter(texts)
@@ -55,7 +56,9 @@ def prune(tokenizer_json: dict, texts: Iterable[str], fill_to: int = 0
           ) -> tuple[dict, list[int]]:
     """Return the student's tokenizer.json and `old_ids` (student id -> teacher id).
 
-    With `fill_to`, the vocabulary is topped up to that size with the teacher's most frequent
+    With `fill_to`, the vocabulary has that size: when the text needs more pieces, the ones
+    it uses least are dropped (every single character of its languages stays, so any word
+    still encodes); when it needs fewer, it is topped up with the teacher's most frequent
     pieces (highest Unigram score, or lowest WordPiece id) written only in the characters the
     languages use: words the corpus lacks then stay whole instead of falling apart into
     characters."""
@@ -65,14 +68,17 @@ def prune(tokenizer_json: dict, texts: Iterable[str], fill_to: int = 0
     model = tokenizer_json["model"]
     start, cont = _word_markers(model)
     pieces = _pieces(model)
-    keep, chars = _scan(tokenizer, texts)
+    used, chars = _scan(tokenizer, texts)
     singles = {start + c for c in chars} | {cont + c for c in chars} | set(chars)
-    keep.update(i for i, p in enumerate(pieces) if p in singles)
+    keep = {i for i, p in enumerate(pieces) if p in singles}
     keep.update(tok["id"] for tok in tokenizer_json.get("added_tokens", []))
     if model["type"] == "Unigram" and model.get("unk_id") is not None:
         keep.add(model["unk_id"])
     if model["type"] == "WordPiece":
         keep.add(model["vocab"][model.get("unk_token", "[UNK]")])
+    ranked = [i for i, _ in used.most_common() if i not in keep]
+    room = max(0, fill_to - len(keep)) if fill_to else len(ranked)
+    keep.update(ranked[:room])
     if fill_to > len(keep):
         def rank(i: int) -> float:
             return -model["vocab"][i][1] if model["type"] == "Unigram" else i

@@ -82,6 +82,23 @@ def test_pruned_vocabulary_tokenises_like_the_teacher(teacher):
     assert student_tok.token_to_id("<pad>") == old_ids.index(1)
 
 
+def test_pruned_vocabulary_has_the_asked_size_and_keeps_the_frequent_pieces(teacher):
+    tj_json = load_tokenizer_json(teacher.folder / "tokenizer.json")
+    needed = len(prune(tj_json, TEXTS)[1])
+    texts = TEXTS + ["la la la la la la la"]  # "la" is frequent: it must survive the cap
+    size = needed - 5
+    tj, old_ids = prune(tj_json, texts, fill_to=size)
+    assert len(old_ids) == size
+    student_tok = Tokenizer.from_str(json.dumps(tj))
+    assert "▁la" in student_tok.encode("la").tokens
+    unk = tj["model"]["unk_id"]
+    for text in TEXTS:  # rarer words fall apart into smaller pieces, never into <unk>
+        ours = student_tok.encode(text)
+        assert unk not in ours.ids
+        assert "".join(ours.tokens[1:-1]).replace("▁", " ").strip() == " ".join(text.split())
+    assert len(prune(tj_json, TEXTS, fill_to=needed + 50)[1]) == needed + 50  # topped up
+
+
 def test_init_from_teacher_reproduces_the_teacher(teacher):
     """All 12 layers, no bottleneck, one pass: the student *is* the teacher."""
     tj, old_ids = prune(load_tokenizer_json(teacher.folder / "tokenizer.json"), TEXTS)
