@@ -294,6 +294,11 @@ def read_rows(path: Path) -> Iterator[tuple[str, str, str]]:
                                "with `edgekit data` or add pairs with --tsv LANG=FILE")
 
 
+def read_texts(path: Path) -> Iterator[str]:
+    """Every training text of the corpus: both sides of its pairs, then its monolingual text."""
+    return (t for row in read_rows(path) for t in row[1:] if t)
+
+
 def load_dev(path: Path) -> list[tuple[str, str, str]]:
     _check_corpus(Path(path))
     f = Path(path) / "dev.tsv"

@@ -31,7 +31,7 @@ from tokenizers import Tokenizer
 from torch import nn
 from tqdm.auto import tqdm
 
-from distill.data import read_rows
+from distill.data import read_texts
 from distill.encoding import pad_batch, token_outputs
 from distill.errors import EdgekitError
 from distill.fsutil import atomic_dir
@@ -280,7 +280,7 @@ def _unlabelled(corpus: Path | None, limit: int, seed: int) -> list[Sentence]:
     `limit` of them drawn at random: the first `limit` would drop the last languages."""
     if corpus is None:
         return []
-    texts = [t for r in read_rows(corpus) for t in (r[1], r[2]) if t]
+    texts = list(read_texts(corpus))
     if len(texts) > limit:
         texts = random.Random(seed).sample(texts, limit)
     return [Sentence("", words, []) for words in map(words_of, texts) if words]

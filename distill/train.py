@@ -31,7 +31,7 @@ from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 from tqdm.auto import tqdm
 
-from distill.data import load_dev, read_rows
+from distill.data import load_dev, read_rows, read_texts
 from distill.encoding import pad_batch, tokenize
 from distill.errors import EdgekitError
 from distill.evaluate import dev_retrieval
@@ -229,8 +229,7 @@ def distill(cfg: DistillConfig) -> dict:
     views = sorted({v for st in stages for v in st.teacher_views(teacher.num_layers)})
 
     # 1. rank 0: the student's vocabulary, pruned from the teacher's, and the teacher outputs
-    tj, old_ids = start_run(work, fingerprint, teacher.folder,
-                            lambda: (t for r in read_rows(cfg.corpus) for t in r[1:] if t),
+    tj, old_ids = start_run(work, fingerprint, teacher.folder, lambda: read_texts(cfg.corpus),
                             cfg.vocab_size, procs,
                             lambda t=teacher: _prepare_targets(cfg, t, cache, views))
 
