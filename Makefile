@@ -30,17 +30,16 @@ demo: install
 # issue #7: the NER tagger -> build/ner/. Its transfer stages also read name-rich text: the
 # quotations of Debian's fortunes packages (installed when missing, which needs root)
 FORTUNES := /usr/share/games/fortunes
-NER_TEXT := --mono de=$(FORTUNES)/de --mono ru=$(FORTUNES)/ru --mono es=$(FORTUNES)/es \
-	--mono pt=$(FORTUNES)/brasil --mono zh=$(FORTUNES)/chinese --mono zh=$(FORTUNES)/tang300 \
-	$(foreach f,fortunes literature people humorists wisdom politics science,--mono en=$(FORTUNES)/$(f))
+NER_MONO := de=$(FORTUNES)/de ru=$(FORTUNES)/ru es=$(FORTUNES)/es pt=$(FORTUNES)/brasil \
+	zh=$(FORTUNES)/chinese zh=$(FORTUNES)/tang300 \
+	$(foreach f,fortunes literature people humorists wisdom politics science,en=$(FORTUNES)/$(f))
 ner: install
-	@[ -d $(FORTUNES)/de ] && [ -d $(FORTUNES)/ru ] && [ -d $(FORTUNES)/es ] \
-		&& [ -f $(FORTUNES)/brasil ] && [ -f $(FORTUNES)/chinese ] && [ -f $(FORTUNES)/people ] \
+	@ls $(foreach m,$(NER_MONO),$(lastword $(subst =, ,$(m)))) >/dev/null 2>&1 \
 		|| apt-get install -y -q fortunes fortunes-de fortunes-ru fortunes-br fortunes-es \
 			fortunes-zh >/dev/null \
 		|| { echo "make: install the text: sudo apt install fortunes fortunes-de fortunes-ru fortunes-br fortunes-es fortunes-zh" >&2; exit 2; }
 	$(BIN)/edgekit build --target android --task ner --ner-train $(DATA)/uner_train \
-		--uner-pud $(DATA)/uner_pud --out build/ner $(NER_TEXT)
+		--uner-pud $(DATA)/uner_pud --out build/ner $(addprefix --mono ,$(NER_MONO))
 
 # after `make demo`: teacher against student under every device profile -> build/bench/
 bench: install
