@@ -17,11 +17,12 @@ import hashlib
 import itertools
 import json
 import logging
+import math
 import random
 import shutil
 import time
-from collections.abc import Iterator, Sequence
-from dataclasses import asdict, dataclass, field
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -219,7 +220,8 @@ class TokenStageLoss(nn.Module):
 
     repr    MSE between the projected last hidden state and the teacher's `teacher_layer`
     logits  MSE on logits, or KL at `temperature` (x T^2), against the teacher's
-    labels  cross-entropy on the gold tags
+    labels  cross-entropy on the gold tags (a batch without them, in a labels stage with
+            `unlabelled_share`, is scored as in logits)
     """
 
     def __init__(self, stage: Stage, student: Student, teacher_width: int):
@@ -235,10 +237,10 @@ class TokenStageLoss(nn.Module):
     def forward(self, batch: dict) -> tuple[torch.Tensor, dict[str, float]]:
         st, s = self.stage, self.student
         hidden = s.hidden_states(batch["ids"], batch["mask"])
-        if st.kind == "labels":
+        if "labels" in batch:
             loss = F.cross_entropy(s.classifier(hidden).flatten(0, 1),
                                    batch["labels"].flatten(), ignore_index=IGNORE)
-            return loss, {st.kind: loss.item()}
+            return loss, {"labels": loss.item()}
         at = batch["positions"]  # (row, position) of each word's first sub-token
         words = hidden[at[:, 0], at[:, 1]]
         if st.kind == "repr":
@@ -252,7 +254,22 @@ class TokenStageLoss(nn.Module):
                 loss = F.kl_div(F.log_softmax(logits / T, -1),
                                 F.log_softmax(batch["t_logits"] / T, -1),
                                 log_target=True, reduction="batchmean") * T * T
-        return loss, {st.kind: loss.item()}
+        return loss, {"repr" if st.kind == "repr" else "logits": loss.item()}
+
+
+def interleave(gold: Callable[[int], Iterator[dict]], teacher: Callable[[int], Iterator[dict]],
+               share: float, start: int) -> Iterator[dict]:
+    """Batches `start`, `start`+1, ... of a labels stage with `unlabelled_share`: batch j comes
+    from `teacher` when floor((j+1) x share) > floor(j x share), else from `gold`. Each stream
+    is started (`stream(first)`) where batch `start` leaves it, so a resume sees the same
+    batches."""
+    def from_teacher(j: int) -> bool:
+        return math.floor((j + 1) * share) > math.floor(j * share)
+
+    before = math.floor(start * share)
+    gold_it, teacher_it = gold(start - before), teacher(before)
+    for j in itertools.count(start):
+        yield next(teacher_it) if from_teacher(j) else next(gold_it)
 
 
 @dataclass
@@ -378,10 +395,19 @@ def distill_ner(cfg: NerDistillConfig) -> dict:
                              scfg.max_len, teacher.labels)
         return {"dev_f1": f1_score([s.tags for s in dev], pred)["f1"]}
 
-    def batches_for(i: int, stage: Stage, start: int) -> Iterator[dict]:
+    def stream(stage: Stage, seed: int, start: int) -> Iterator[dict]:
         data = labelled if stage.kind == "labels" else unlabelled
-        return source.endless(data, stage, tc.batch_size, tc.seed + 7919 * i, start,
-                              procs.rank, procs.world)
+        return source.endless(data, stage, tc.batch_size, seed, start, procs.rank,
+                              procs.world)
+
+    def batches_for(i: int, stage: Stage, start: int) -> Iterator[dict]:
+        seed = tc.seed + 7919 * i
+        if not stage.unlabelled_share:
+            return stream(stage, seed, start)
+        as_logits = replace(stage, kind="logits")
+        return interleave(lambda first: stream(stage, seed, first),
+                          lambda first: stream(as_logits, seed + 1, first),
+                          stage.unlabelled_share, start)
 
     log_rows = run_stages(stages, student,
                           lambda st: TokenStageLoss(st, student, teacher.dim), batches_for,

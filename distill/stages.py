@@ -19,7 +19,9 @@ kinds
 
 Token kinds (NER; their losses are `distill.ner_train.TokenStageLoss`): repr (projected
 hidden states onto a teacher layer, MSE), logits (MSE or KL on the teacher's logits), labels
-(cross-entropy on gold tags), each on words' first sub-tokens.
+(cross-entropy on gold tags; with `unlabelled_share`, that fraction of its batches are
+logits batches instead, which keeps the languages without labels in training), each on
+words' first sub-tokens.
 
 `unfreeze = true` is XtremeDistil's gradual unfreezing: the stage's steps are cut into
 phases; the first trains only the top layer, each next phase unfreezes one more block
@@ -59,6 +61,8 @@ class Stage:
     temperature: float = 0.05     # infonce; logits with loss "kl"
     teacher_layer: int = 0        # repr: the teacher layer matched (0: its last)
     loss: str = "mse"             # logits: mse | kl
+    unlabelled_share: float = 0.0  # labels: fraction of batches that are unlabelled text
+                                   # scored against the teacher's logits (`loss`)
 
     @property
     def task(self) -> str:
@@ -80,6 +84,10 @@ class Stage:
             raise EdgekitError(f"recipe stage train {stage.train!r}: one of {', '.join(TRAINS)}")
         if stage.loss not in LOSSES:
             raise EdgekitError(f"recipe stage loss {stage.loss!r}: one of {', '.join(LOSSES)}")
+        if not 0 <= stage.unlabelled_share < 1 or (stage.unlabelled_share
+                                                    and stage.kind != "labels"):
+            raise EdgekitError(f"recipe stage {stage.kind}: unlabelled_share is for kind "
+                               "labels, from 0 up to (not including) 1")
         if stage.share <= 0:
             raise EdgekitError(f"recipe stage {stage.kind}: share must be positive")
         stage.name = stage.name or stage.kind

@@ -3,6 +3,7 @@ real pipeline on a slice of Universal NER (teacher fine-tune, XtremeDistil stage
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import shutil
@@ -108,6 +109,22 @@ def test_unlabelled_text_is_the_whole_corpus_or_a_random_draw(tmp_path):
     assert _unlabelled(None, 30, 0) == []
 
 
+def test_interleave_mixes_in_its_share_and_resumes_on_the_same_batches():
+    from distill.ner_train import interleave
+
+    def stream(name):
+        return lambda first: ((name, k) for k in itertools.count(first))
+
+    def batches(start, n):
+        return list(itertools.islice(interleave(stream("gold"), stream("teacher"), 0.25,
+                                                start), n))
+    whole = batches(0, 40)
+    assert [k for name, k in whole if name == "teacher"] == list(range(10))
+    assert [k for name, k in whole if name == "gold"] == list(range(30))
+    for start in (1, 7, 13):
+        assert batches(start, 40 - start) == whole[start:]
+
+
 def test_entities_and_f1_are_seqeval_style():
     assert entities(["B-PER", "I-PER", "O", "I-LOC", "B-ORG", "I-PER"]) == {
         (0, 2, "PER"), (3, 4, "LOC"), (4, 5, "ORG"), (5, 6, "PER")}
@@ -188,6 +205,7 @@ def test_ner_teacher_student_and_bundle(ner_student, ner_data, tmp_path):
     info = student.info["training"]
     assert student.config.labels == LABELS and student.config.task == "token-classification"
     assert [r["kind"] for r in info["stages"]] == ["repr", "logits", "labels"]
+    assert {"labels", "logits"} <= set(info["stages"][2])  # its unlabelled_share
     assert all(0 <= r["dev_f1"] <= 100 for r in info["stages"])
     assert info["parameters"] * 10 < info["teacher_parameters"]
     # the tokens of a sentence get different logits: no collapse to one output

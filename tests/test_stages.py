@@ -61,6 +61,8 @@ def test_every_shipped_recipe_and_preset_loads():
     ({"kind": "kd", "sharee": 0.5}, "unknown setting sharee"),
     ({"kind": "kd", "train": "heads"}, "train 'heads'"),
     ({"kind": "kd", "share": 0}, "share must be positive"),
+    ({"kind": "logits", "unlabelled_share": 0.5}, "unlabelled_share is for kind labels"),
+    ({"kind": "labels", "unlabelled_share": 1.0}, "up to \\(not including\\) 1"),
 ])
 def test_bad_stage_settings_are_named(bad, message):
     with pytest.raises(EdgekitError, match=message):
