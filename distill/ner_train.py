@@ -220,8 +220,10 @@ class TokenStageLoss(nn.Module):
 
     repr    MSE between the projected last hidden state and the teacher's `teacher_layer`
     logits  MSE on logits, or KL at `temperature` (x T^2), against the teacher's
-    labels  cross-entropy on the gold tags (a batch without them, in a labels stage with
-            `unlabelled_share`, is scored as in logits)
+    labels  cross-entropy on the gold tags
+
+    The batch decides which: gold `labels`, the teacher's `t_hidden` or its `t_logits` (the
+    unlabelled batches of a labels stage with `unlabelled_share` carry t_logits).
     """
 
     def __init__(self, stage: Stage, student: Student, teacher_width: int):
@@ -243,25 +245,25 @@ class TokenStageLoss(nn.Module):
             return loss, {"labels": loss.item()}
         at = batch["positions"]  # (row, position) of each word's first sub-token
         words = hidden[at[:, 0], at[:, 1]]
-        if st.kind == "repr":
+        if "t_hidden" in batch:
             loss = F.mse_loss(self.proj[0](words), batch["t_hidden"])
+            return loss, {"repr": loss.item()}
+        logits = s.classifier(words)
+        if st.loss == "mse":
+            loss = F.mse_loss(logits, batch["t_logits"])
         else:
-            logits = s.classifier(words)
-            if st.loss == "mse":
-                loss = F.mse_loss(logits, batch["t_logits"])
-            else:
-                T = st.temperature
-                loss = F.kl_div(F.log_softmax(logits / T, -1),
-                                F.log_softmax(batch["t_logits"] / T, -1),
-                                log_target=True, reduction="batchmean") * T * T
-        return loss, {"repr" if st.kind == "repr" else "logits": loss.item()}
+            T = st.temperature
+            loss = F.kl_div(F.log_softmax(logits / T, -1),
+                            F.log_softmax(batch["t_logits"] / T, -1),
+                            log_target=True, reduction="batchmean") * T * T
+        return loss, {"logits": loss.item()}
 
 
 def interleave(gold: Callable[[int], Iterator[dict]], teacher: Callable[[int], Iterator[dict]],
                share: float, start: int) -> Iterator[dict]:
     """Batches `start`, `start`+1, ... of a labels stage with `unlabelled_share`: batch j comes
-    from `teacher` when floor((j+1) x share) > floor(j x share), else from `gold`. Each stream
-    is started (`stream(first)`) where batch `start` leaves it, so a resume sees the same
+    from `teacher` when floor((j+1) x share) > floor(j x share), else from `gold`. Both are
+    called with the number of their batches before `start`, so a resume sees the same
     batches."""
     def from_teacher(j: int) -> bool:
         return math.floor((j + 1) * share) > math.floor(j * share)
