@@ -150,19 +150,34 @@ def _copy_body(student: Student, sd: dict, prefix: str) -> None:
     student.embed_norm.weight.copy_(sd[f"{prefix}embeddings.LayerNorm.weight"])
     student.embed_norm.bias.copy_(sd[f"{prefix}embeddings.LayerNorm.bias"])
     for i, layer in enumerate(student.layers):
-        for ours, theirs in _TEACHER_LAYER.items():
-            module = getattr(layer, ours)
-            module.weight.copy_(sd[f"{prefix}encoder.layer.{i}.{theirs}.weight"])
-            module.bias.copy_(sd[f"{prefix}encoder.layer.{i}.{theirs}.bias"])
+        tensors = {ours: (sd[f"{prefix}encoder.layer.{i}.{theirs}.weight"],
+                          sd[f"{prefix}encoder.layer.{i}.{theirs}.bias"])
+                   for ours, theirs in _TEACHER_LAYER.items()}
+        keep = _kept_neurons(tensors["ffn_in"][0], tensors["ffn_out"][0],
+                             student.config.intermediate_size)
+        tensors["ffn_in"] = (tensors["ffn_in"][0][keep], tensors["ffn_in"][1][keep])
+        tensors["ffn_out"] = (tensors["ffn_out"][0][:, keep], tensors["ffn_out"][1])
+        for ours, (weight, bias) in tensors.items():
+            getattr(layer, ours).weight.copy_(weight)
+            getattr(layer, ours).bias.copy_(bias)
     if student.config.labels:
         student.classifier.weight.copy_(sd["classifier.weight"])
         student.classifier.bias.copy_(sd["classifier.bias"])
 
 
+def _kept_neurons(ffn_in: torch.Tensor, ffn_out: torch.Tensor, size: int) -> torch.Tensor:
+    """The `size` feed-forward neurons of a teacher layer a narrower student keeps: those
+    whose input and output weights have the largest norms (the product: a neuron matters
+    only if it both fires and writes back), in their original order."""
+    score = ffn_in.float().norm(dim=1) * ffn_out.float().norm(dim=0)
+    return score.topk(size).indices.sort().values
+
+
 @torch.no_grad()
 def init_from_teacher(student: Student, teacher_model: nn.Module, old_ids: list[int]) -> None:
     """Embeddings: the kept rows of the teacher's table, factorised by truncated SVD into
-    (vocab x E)(E x H). Positions, embedding norm and the first k layers: copied."""
+    (vocab x E)(E x H). Positions, embedding norm and the first k layers: copied; with a
+    narrower feed-forward, its strongest neurons (`_kept_neurons`)."""
     sd, prefix = _teacher_state(teacher_model)
     word = sd[f"{prefix}embeddings.word_embeddings.weight"][old_ids].float()
     E = student.config.embed_dim
@@ -179,6 +194,10 @@ def check_shape_matches_teacher(config: StudentConfig, teacher_config) -> None:
     if config.hidden_size != teacher_config.hidden_size:
         raise EdgekitError(f"hidden_size {config.hidden_size} must equal the teacher's "
                            f"({teacher_config.hidden_size}) to start from its layers")
+    if config.intermediate_size > teacher_config.intermediate_size:
+        raise EdgekitError(f"intermediate_size {config.intermediate_size} exceeds the "
+                           f"teacher's ({teacher_config.intermediate_size}): a narrower "
+                           "student keeps a subset of its feed-forward neurons")
     if config.num_layers > teacher_config.num_hidden_layers:
         raise EdgekitError(f"num_layers {config.num_layers} exceeds the teacher's "
                            f"{teacher_config.num_hidden_layers} layers")

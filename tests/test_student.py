@@ -116,6 +116,44 @@ def test_init_from_teacher_reproduces_the_teacher(teacher):
     assert (ours * ref).sum(1).min() > 0.9999
 
 
+def test_a_narrower_feed_forward_keeps_the_teachers_strongest_neurons(teacher):
+    """Silence half of each teacher layer's feed-forward neurons: a student with half the
+    width must keep exactly the others, so it computes what the full-width one does."""
+    import copy
+
+    import pytest
+
+    from distill.errors import EdgekitError
+    from distill.student import check_shape_matches_teacher
+
+    tj, old_ids = prune(load_tokenizer_json(teacher.folder / "tokenizer.json"), TEXTS)
+    silenced = copy.deepcopy(teacher.model)
+    gen = torch.Generator().manual_seed(0)
+    for layer in silenced.encoder.layer[:2]:
+        dropped = torch.randperm(1536, generator=gen)[:768]
+        with torch.no_grad():
+            layer.intermediate.dense.weight[dropped] = 0
+            layer.output.dense.weight[:, dropped] = 0
+
+    def student(width: int) -> Student:
+        cfg = StudentConfig(vocab_size=len(old_ids), embed_dim=384, num_layers=2,
+                            num_recurrences=1, intermediate_size=width, max_len=64,
+                            pad_id=old_ids.index(1))
+        check_shape_matches_teacher(cfg, silenced.config)
+        model = Student(cfg).eval()
+        init_from_teacher(model, silenced, old_ids)
+        return model
+
+    ids = torch.tensor([[0, 5, 17, 40, 2]])
+    mask = torch.ones_like(ids)
+    narrow, full = student(768), student(1536)
+    assert num_parameters(narrow) < num_parameters(full)
+    assert torch.allclose(narrow.hidden_states(ids, mask), full.hidden_states(ids, mask),
+                          atol=1e-5)
+    with pytest.raises(EdgekitError, match="intermediate_size 2048 exceeds"):
+        student(2048)
+
+
 def test_overlong_text_is_truncated_with_a_warning(caplog):
     torch.manual_seed(0)
     tok_json = {"version": "1.0", "model": {"type": "WordPiece", "unk_token": "[UNK]",
