@@ -150,14 +150,17 @@ def _copy_body(student: Student, sd: dict, prefix: str) -> None:
     student.embed_norm.weight.copy_(sd[f"{prefix}embeddings.LayerNorm.weight"])
     student.embed_norm.bias.copy_(sd[f"{prefix}embeddings.LayerNorm.bias"])
     for i, layer in enumerate(student.layers):
-        tensors = {ours: (sd[f"{prefix}encoder.layer.{i}.{theirs}.weight"],
-                          sd[f"{prefix}encoder.layer.{i}.{theirs}.bias"])
-                   for ours, theirs in _TEACHER_LAYER.items()}
-        keep = _kept_neurons(tensors["ffn_in"][0], tensors["ffn_out"][0],
+        def theirs(ours: str, part: str, i: int = i) -> torch.Tensor:
+            return sd[f"{prefix}encoder.layer.{i}.{_TEACHER_LAYER[ours]}.{part}"]
+
+        keep = _kept_neurons(theirs("ffn_in", "weight"), theirs("ffn_out", "weight"),
                              student.config.intermediate_size)
-        tensors["ffn_in"] = (tensors["ffn_in"][0][keep], tensors["ffn_in"][1][keep])
-        tensors["ffn_out"] = (tensors["ffn_out"][0][:, keep], tensors["ffn_out"][1])
-        for ours, (weight, bias) in tensors.items():
+        for ours in _TEACHER_LAYER:
+            weight, bias = theirs(ours, "weight"), theirs(ours, "bias")
+            if ours == "ffn_in":  # a narrower feed-forward: the kept neurons' rows ...
+                weight, bias = weight[keep], bias[keep]
+            elif ours == "ffn_out":  # ... and columns
+                weight = weight[:, keep]
             getattr(layer, ours).weight.copy_(weight)
             getattr(layer, ours).bias.copy_(bias)
     if student.config.labels:

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import copy
 import json
 
 import numpy as np
+import pytest
 import torch
 from tokenizers import Tokenizer
 
+from distill.errors import EdgekitError
 from distill.student import (
     Student,
     StudentConfig,
     StudentEncoder,
+    check_shape_matches_teacher,
     init_from_teacher,
     num_parameters,
     save_student,
@@ -119,18 +123,12 @@ def test_init_from_teacher_reproduces_the_teacher(teacher):
 def test_a_narrower_feed_forward_keeps_the_teachers_strongest_neurons(teacher):
     """Silence half of each teacher layer's feed-forward neurons: a student with half the
     width must keep exactly the others, so it computes what the full-width one does."""
-    import copy
-
-    import pytest
-
-    from distill.errors import EdgekitError
-    from distill.student import check_shape_matches_teacher
-
     tj, old_ids = prune(load_tokenizer_json(teacher.folder / "tokenizer.json"), TEXTS)
     silenced = copy.deepcopy(teacher.model)
     gen = torch.Generator().manual_seed(0)
     for layer in silenced.encoder.layer[:2]:
-        dropped = torch.randperm(1536, generator=gen)[:768]
+        width = silenced.config.intermediate_size  # 1536
+        dropped = torch.randperm(width, generator=gen)[: width // 2]
         with torch.no_grad():
             layer.intermediate.dense.weight[dropped] = 0
             layer.output.dense.weight[:, dropped] = 0
