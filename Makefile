@@ -27,10 +27,13 @@ demo: install
 	$(BIN)/edgekit build --target android --preset $(PRESET) --out build \
 		--tatoeba $(DATA)/tatoeba --sts17 $(DATA)/sts17
 
-# issue #7: the NER tagger -> build/ner/. Its transfer stages also read name-rich text: the
-# quotations of Debian's fortunes packages (installed when missing, which needs root)
+# issue #7: the NER tagger -> build/ner/. Its transfer stages also read name-rich text:
+# news-style sentences with Faker's names (`edgekit name-text`) and the quotations of
+# Debian's fortunes packages (installed when missing, which needs root)
+NAME_TEXT := build/name-text
 FORTUNES := /usr/share/games/fortunes
-NER_MONO := de=$(FORTUNES)/de ru=$(FORTUNES)/ru es=$(FORTUNES)/es pt=$(FORTUNES)/brasil \
+NER_MONO := $(foreach l,de en es fr pt ru sv zh,$(l)=$(NAME_TEXT)/$(l)) \
+	de=$(FORTUNES)/de ru=$(FORTUNES)/ru es=$(FORTUNES)/es pt=$(FORTUNES)/brasil \
 	zh=$(FORTUNES)/chinese zh=$(FORTUNES)/tang300 \
 	$(foreach f,fortunes literature people humorists wisdom politics science,en=$(FORTUNES)/$(f))
 ner: install
@@ -38,6 +41,7 @@ ner: install
 		|| apt-get install -y -q fortunes fortunes-de fortunes-ru fortunes-br fortunes-es \
 			fortunes-zh >/dev/null \
 		|| { echo "make: install the text: sudo apt install fortunes fortunes-de fortunes-ru fortunes-br fortunes-es fortunes-zh" >&2; exit 2; }
+	$(BIN)/edgekit name-text --out $(NAME_TEXT) >/dev/null
 	$(BIN)/edgekit build --target android --task ner --ner-train $(DATA)/uner_train \
 		--uner-pud $(DATA)/uner_pud --out build/ner $(addprefix --mono ,$(NER_MONO))
 

@@ -142,6 +142,13 @@ def cmd_ner_teacher(args: argparse.Namespace) -> None:
     print(ner_teacher(args.train, args.out, args.base, args.steps))
 
 
+def cmd_name_text(args: argparse.Namespace) -> None:
+    from distill.name_text import write_name_text
+
+    for path in write_name_text(Path(args.out), args.per_lang, args.langs):
+        print(f"{path.name}={path}")  # as --mono takes it
+
+
 def cmd_tag(args: argparse.Namespace) -> None:
     texts = args.texts or [line.rstrip("\n") for line in sys.stdin]
     for text, found in zip(texts, _bundle(args.bundle).tag(texts, args.runtime), strict=True):
@@ -308,6 +315,15 @@ def build_parser() -> argparse.ArgumentParser:
                    "preset's teacher)")
     s.add_argument("--steps", type=int, help="override the ner preset's fine-tuning steps")
     s.set_defaults(func=cmd_ner_teacher)
+
+    s = sub.add_parser("name-text", help="write name-rich sentences per language (Faker "
+                       "names in news templates) for --mono; print LANG=PATH lines")
+    s.add_argument("--out", required=True, help="folder to write, one file per language")
+    s.add_argument("--per-lang", type=int, default=3000, help="sentences per language "
+                   "(default 3000)")
+    s.add_argument("--langs", type=_langs, help="comma-separated (default: all with "
+                   "templates: en de ru es pt sv fr zh)")
+    s.set_defaults(func=cmd_name_text)
 
     def bundle_options(s: argparse.ArgumentParser, default_target: str) -> None:
         s.add_argument("--target", default=default_target, choices=TARGETS,

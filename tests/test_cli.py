@@ -35,6 +35,8 @@ def run_cli(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
     (["build", "--preset", "huge", "--out", "{tmp}/b"], "unknown preset 'huge'"),
     (["embed", "--bundle", "{tmp}", "hello"], "is not an edgekit bundle (no manifest.json)"),
     (["similarity", "--bundle", "{tmp}/nope", "a", "b"], "bundle {tmp}/nope: no such folder"),
+    (["name-text", "--out", "{tmp}/n", "--langs", "de,xx"], "no name templates for 'xx'"),
+    (["name-text", "--out", "{tmp}/n", "--per-lang", "0"], "--per-lang must be at least 1"),
 ])
 def test_user_mistakes_are_one_line_errors(tmp_path, args, message, capsys):
     args = [a.replace("{tmp}", str(tmp_path)) for a in args]
