@@ -163,15 +163,20 @@ def test_name_text_is_reproducible_and_read_back_as_mono(tmp_path, capsys):
     from distill.name_text import TEMPLATES, name_sentences
     from edgekit.cli import main
 
-    assert main(["name-text", "--out", str(tmp_path / "n"), "--per-lang", "12",
+    assert main(["name-text", "--out", str(tmp_path / "n"), "--per-lang", "20",
                  "--langs", "de,ru,zh"]) == 0
     printed = capsys.readouterr().out.split()
     assert printed == [f"{lang}={tmp_path / 'n' / lang}" for lang in ("de", "ru", "zh")]
     de = data.read_mono(tmp_path / "n" / "de")
-    assert de == name_sentences("de", 12)  # the same seed, the same text
-    assert len(set(de)) == 12 and name_sentences("de", 12, seed=1) != de
+    assert de == name_sentences("de", 20)  # the same seed, the same text
+    assert len(set(de)) == 20 and name_sentences("de", 20, seed=1) != de
     assert not any("{" in t or "}" in t for t in de)  # every slot filled
-    # the six templates in turn, each time with other names
-    assert len(TEMPLATES["de"][1]) == 6
-    assert "traf sich am Dienstag in" in de[0] and "traf sich am Dienstag in" in de[6]
-    assert de[0] != de[6]
+    # the templates in turn, each time with other names
+    n = len(TEMPLATES["de"])
+    assert n == 18
+    assert "traf sich am Dienstag in" in de[0] and "traf sich am Dienstag in" in de[n]
+    assert de[0] != de[n]
+    # ru: the same templates in the same order
+    ru = data.read_mono(tmp_path / "n" / "ru")
+    assert all(TEMPLATES["ru"][i].split("{")[0] in ru[i] for i in range(n))
+    assert "Wahlbehörde von" in de[10] and de[10].split(",")[0].isupper()  # an acronym
