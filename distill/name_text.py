@@ -215,6 +215,7 @@ TEMPLATES: dict[str, list[str]] = {
 }
 
 _ACRONYM_LETTERS = {"ru": "АБВГДЕИКЛМНОПРСТУФЭ"}
+PER_LANG = 4000  # sentences per language by default
 
 
 class _Names:
@@ -227,19 +228,15 @@ class _Names:
         # string seeds are hashed deterministically; the language in them keeps each
         # language's foreign names its own
         self.rng = random.Random(f"{lang}/{seed}")
-        self.fakers = {}
-        for locale in LOCALES[lang]:
-            self.fakers[locale] = Faker(locale)
-            self.fakers[locale].seed_instance(f"{lang}/{locale}/{seed}")
-        self.own = next(iter(self.fakers.values()))
+        self.fakers = [Faker(locale) for locale in LOCALES[lang]]
+        for locale, fake in zip(LOCALES[lang], self.fakers, strict=True):
+            fake.seed_instance(f"{lang}/{locale}/{seed}")
+        self.own = self.fakers[0]
         self.weights = list(LOCALES[lang].values())
-
-    def _faker(self):
-        return self.rng.choices(list(self.fakers.values()), self.weights)[0]
 
     def value(self, slot: str) -> str:
         kind = slot.rstrip("0123456789")
-        fake = self._faker()
+        fake = self.rng.choices(self.fakers, self.weights)[0]
         if kind == "per":
             if self.lang == "ru":
                 return f"{fake.first_name_male()} {fake.last_name_male()}"
@@ -281,7 +278,7 @@ def name_sentences(lang: str, count: int, seed: int = 0) -> list[str]:
     return [names.fill(templates[i % len(templates)]) for i in range(count)]
 
 
-def write_name_text(out: Path, count: int = 4000, langs: list[str] | None = None,
+def write_name_text(out: Path, count: int = PER_LANG, langs: list[str] | None = None,
                     seed: int = 0) -> list[Path]:
     """One file per language in `out` (named by the language, one sentence per line), for
     `--mono LANG=PATH`. Returns the files."""

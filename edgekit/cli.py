@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 from distill.errors import EdgekitError
+from distill.name_text import PER_LANG
 from export.bundle import TARGETS
 from export.runtimes import RUNTIMES
 
@@ -319,8 +320,8 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("name-text", help="write name-rich sentences per language (Faker "
                        "names in news templates) for --mono; print LANG=PATH lines")
     s.add_argument("--out", required=True, help="folder to write, one file per language")
-    s.add_argument("--per-lang", type=int, default=4000, help="sentences per language "
-                   "(default 4000)")
+    s.add_argument("--per-lang", type=int, default=PER_LANG, help="sentences per language "
+                   f"(default {PER_LANG})")
     s.add_argument("--langs", type=_langs, help="comma-separated (default: all with "
                    "templates: en de ru es pt sv fr zh)")
     s.set_defaults(func=cmd_name_text)
