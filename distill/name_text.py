@@ -218,6 +218,14 @@ _ACRONYM_LETTERS = {"ru": "АБВГДЕИКЛМНОПРСТУФЭ"}
 PER_LANG = 4000  # sentences per language by default
 
 
+def _fix_city_order(fake) -> None:
+    """it_IT builds its city list from a set, so the cities a seed draws would change with
+    PYTHONHASHSEED; sorting the list makes them depend on the seed alone."""
+    for provider in fake.get_providers():
+        if isinstance(getattr(provider, "cities", None), list):
+            provider.cities = sorted(provider.cities)
+
+
 class _Names:
     """Draws slot values for one language: each from a locale picked by weight."""
 
@@ -231,6 +239,7 @@ class _Names:
         self.fakers = [Faker(locale) for locale in LOCALES[lang]]
         for locale, fake in zip(LOCALES[lang], self.fakers, strict=True):
             fake.seed_instance(f"{lang}/{locale}/{seed}")
+            _fix_city_order(fake)
         self.own = self.fakers[0]
         self.weights = list(LOCALES[lang].values())
 
