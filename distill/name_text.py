@@ -230,8 +230,10 @@ class _Names:
     """Draws slot values for one language: each from a locale picked by weight."""
 
     def __init__(self, lang: str, seed: int):
-        from faker import Faker
-
+        try:
+            from faker import Faker
+        except ImportError:
+            raise EdgekitError("name text needs Faker: pip install 'edgekit[ner]'") from None
         self.lang = lang
         # string seeds are hashed deterministically; the language in them keeps each
         # language's foreign names its own
@@ -276,10 +278,6 @@ class _Names:
 
 def name_sentences(lang: str, count: int, seed: int = 0) -> list[str]:
     """`count` sentences in `lang`, the templates in turn, each with fresh names."""
-    try:
-        import faker  # noqa: F401
-    except ImportError:
-        raise EdgekitError("name text needs Faker: pip install 'edgekit[ner]'") from None
     if lang not in TEMPLATES:
         raise EdgekitError(f"no name templates for {lang!r}; have {', '.join(TEMPLATES)}")
     names = _Names(lang, seed)
