@@ -188,19 +188,60 @@ ANSI_ESCAPE = re.compile(r"\x1b(\[[0-9;?]*[A-Za-z])?")
 
 def read_mono(path: Path) -> list[str]:
     """Monolingual texts: one per line; or, in a file with `%` lines (the fortune(6)
-    format of Debian's fortunes-* packages, quotations signed with names), one per entry.
+    format of Debian's fortunes-* packages, quotations signed with names), one per entry;
+    or, from a gettext `.mo` catalog, the sentences of its translated messages.
     A folder: each of its files, except symlinks and fortune's `.dat` indexes."""
     path = Path(path)
     if path.is_dir():
         files = sorted(f for f in path.iterdir()
                        if f.is_file() and not f.is_symlink() and f.suffix != ".dat")
         return [t for f in files for t in read_mono(f)]
+    if path.suffix == ".mo":
+        return catalog_sentences(path)
     lines = _read_lines(path)
     if "%" in lines:  # fortune files colour some entries with terminal escapes
         texts = re.split(r"^%$", ANSI_ESCAPE.sub("", "\n".join(lines)), flags=re.M)
     else:
         texts = lines
     return [" ".join(t.split()) for t in texts if t.strip()]
+
+
+def catalog_sentences(path: Path) -> list[str]:
+    """The sentences of a catalog's translated messages, those of three words (or eight CJK
+    characters) or more. Messages with placeholders or markup are skipped: they are
+    templates and UI, not prose."""
+    if not Path(path).is_file():
+        raise EdgekitError(f"corpus file not found: {path}")
+    out = []
+    for msgid, msgstr in read_mo(path):
+        if not msgstr or msgstr == msgid or placeholders(msgstr) or _MARKUP.search(msgstr):
+            continue
+        out.extend(s for s in split_sentences(" ".join(msgstr.split()))
+                   if len(s.split()) >= 3 or sum(map(_is_cjk, s)) >= 8)
+    if not out:
+        raise EdgekitError(f"{path}: no translated sentences in this catalog")
+    return out
+
+
+def split_sentences(text: str) -> list[str]:
+    """Cut after . ! ? when a capital follows, unless the word before a full stop is three
+    characters or less (so "3. Jahrhundert", "v. Chr.", "St. Petersburg" stay whole); and
+    after 。！？."""
+    parts, start = [], 0
+    for m in re.finditer(r"(?<=[。！？])|(?<=[.!?])\s+(?=\W*[^\W\d_])", text):
+        before, after = text[start:m.start()], text[m.end():]
+        last = before.split()[-1] if before.split() else ""
+        first = next((ch for ch in after if ch.isalpha()), "")
+        abbreviation = last.endswith(".") and len(last.strip(".\"'»“”)")) <= 3
+        if m.group() == "" or (first.isupper() and not abbreviation):
+            parts.append(before.strip())
+            start = m.end()
+    parts.append(text[start:].strip())
+    return [p for p in parts if p]
+
+
+def _is_cjk(ch: str) -> bool:
+    return "\u3400" <= ch <= "\u9fff" or "\uf900" <= ch <= "\ufaff"
 
 
 def _read_lines(path: Path) -> list[str]:

@@ -141,6 +141,38 @@ def test_mono_reads_lines_fortune_files_and_folders(tmp_path):
     assert data.load_corpus(out).mono == [("de", t) for t in expected]
 
 
+def test_mono_reads_a_catalogs_translations_as_sentences(tmp_path):
+    mo = tmp_path / "freeciv-nations.mo"
+    write_mo(mo, {
+        "The Sabines were an Italic tribe. In the 3rd century BC they joined Rome.":
+            "Die Sabiner waren ein italischer Stamm. Im 3. Jahrhundert v. Chr. gingen sie "
+            "in Rom auf.",
+        "Sabines": "Sabiner",                          # a name, not a sentence
+        "President %s": "Präsident %s",                # a template
+        "Untranslated message stays English.": "",
+        "Same text in both languages here.": "Same text in both languages here.",
+        "<b>Bold</b> help text with markup": "<b>Fetter</b> Hilfetext mit Auszeichnung",
+    })
+    assert data.read_mono(mo) == ["Die Sabiner waren ein italischer Stamm.",
+                                  "Im 3. Jahrhundert v. Chr. gingen sie in Rom auf."]
+    write_mo(tmp_path / "empty.mo", {"Sabines": "Sabiner"})
+    with pytest.raises(EdgekitError, match="no translated sentences"):
+        data.read_mono(tmp_path / "empty.mo")
+    with pytest.raises(EdgekitError, match="not found"):
+        data.read_mono(tmp_path / "missing.mo")
+
+
+def test_split_sentences_keeps_abbreviations_and_cuts_cjk():
+    assert data.split_sentences("Er zog nach St. Petersburg. Dort starb er! Das war 1799.") == [
+        "Er zog nach St. Petersburg.", "Dort starb er!", "Das war 1799."]
+    assert data.split_sentences("Пётр I основал город. Он стал столицей.") == [
+        "Пётр I основал город.", "Он стал столицей."]
+    assert data.split_sentences("爱尔兰人抵御了罗马人。它被英国统治。") == [
+        "爱尔兰人抵御了罗马人。", "它被英国统治。"]
+    assert data.split_sentences("Version 2.0 is out. see below.") == [
+        "Version 2.0 is out. see below."]
+
+
 def test_corpus_without_usable_pairs_is_refused(tmp_path, locale_dir):
     tsv = tmp_path / "bad.tsv"
     tsv.write_text("no tab here\n", encoding="utf-8")
