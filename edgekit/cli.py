@@ -249,7 +249,8 @@ def build_parser() -> argparse.ArgumentParser:
     def mono_option(s: argparse.ArgumentParser) -> None:
         s.add_argument("--mono", action="append", default=[], metavar="LANG=PATH",
                        help="monolingual text the teacher labels (repeatable): one text per "
-                       "line, or fortune files (texts between %% lines); a folder: its files")
+                       "line, fortune files (texts between %% lines) or a gettext .mo catalog "
+                       "(its translated sentences); a folder: its files")
 
     s = sub.add_parser("teacher", help="print the local HF folder a teacher name resolves to")
     s.add_argument("name", type=_nonempty, help="intfloat/multilingual-e5-small or a folder")
