@@ -28,15 +28,25 @@ demo: install
 		--tatoeba $(DATA)/tatoeba --sts17 $(DATA)/sts17
 
 # issue #7: the NER tagger -> build/ner/. Its transfer stages also read name-rich text:
-# news-style sentences with Faker's names (`edgekit name-text`) and the quotations of
-# Debian's fortunes packages (installed when missing, which needs root)
+# news-style sentences with Faker's names (`edgekit name-text`), the quotations of Debian's
+# fortunes packages (installed when missing, which needs root), and the histories of
+# Freeciv's nations as its translators wrote them (encyclopedic prose full of places, peoples
+# and rulers), unpacked from Debian's freeciv-data into build/: installing it would add its
+# catalogs to the machine's, which the encoder's corpus reads
 NAME_TEXT := build/name-text
 FORTUNES := /usr/share/games/fortunes
+FREECIV_MO := build/freeciv/usr/share/locale
 NER_MONO := $(foreach l,de en es fr pt ru sv zh,$(l)=$(NAME_TEXT)/$(l)) \
 	de=$(FORTUNES)/de ru=$(FORTUNES)/ru es=$(FORTUNES)/es pt=$(FORTUNES)/brasil \
 	zh=$(FORTUNES)/chinese zh=$(FORTUNES)/tang300 \
-	$(foreach f,fortunes literature people humorists wisdom politics science,en=$(FORTUNES)/$(f))
-ner: install
+	$(foreach f,fortunes literature people humorists wisdom politics science,en=$(FORTUNES)/$(f)) \
+	$(foreach l,de ru es fr sv,$(l)=$(FREECIV_MO)/$(l)/LC_MESSAGES/freeciv-nations.mo) \
+	pt=$(FREECIV_MO)/pt_BR/LC_MESSAGES/freeciv-nations.mo
+$(FREECIV_MO):
+	mkdir -p build/debs
+	cd build/debs && apt-get download -q freeciv-data >/dev/null
+	dpkg-deb -x build/debs/freeciv-data_*.deb build/freeciv
+ner: install $(FREECIV_MO)
 	@ls $(foreach m,$(NER_MONO),$(lastword $(subst =, ,$(m)))) >/dev/null 2>&1 \
 		|| apt-get install -y -q fortunes fortunes-de fortunes-ru fortunes-br fortunes-es \
 			fortunes-zh >/dev/null \
