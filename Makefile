@@ -44,8 +44,10 @@ NER_MONO := $(foreach l,de en es fr pt ru sv zh,$(l)=$(NAME_TEXT)/$(l)) \
 	pt=$(FREECIV_MO)/pt_BR/LC_MESSAGES/freeciv-nations.mo
 $(FREECIV_MO):
 	mkdir -p build/debs
-	cd build/debs && apt-get download -q freeciv-data >/dev/null
-	dpkg-deb -x build/debs/freeciv-data_*.deb build/freeciv
+	cd build/debs && apt-get download -q freeciv-data >/dev/null 2>&1 \
+		|| { echo "make: cannot download freeciv-data from Debian's archive (apt-get download freeciv-data)" >&2; exit 2; }
+	rm -rf build/freeciv.tmp && dpkg-deb -x build/debs/freeciv-data_*.deb build/freeciv.tmp
+	mv build/freeciv.tmp build/freeciv
 ner: install $(FREECIV_MO)
 	@ls $(foreach m,$(NER_MONO),$(lastword $(subst =, ,$(m)))) >/dev/null 2>&1 \
 		|| apt-get install -y -q fortunes fortunes-de fortunes-ru fortunes-br fortunes-es \
