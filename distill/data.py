@@ -22,6 +22,7 @@ from pathlib import Path
 
 from distill.errors import EdgekitError
 from distill.fsutil import atomic_dir
+from distill.ner import char_class
 
 DEFAULT_LOCALE_DIR = Path("/usr/share/locale")
 MIN_CHARS, MAX_CHARS, MAX_WORDS = 3, 200, 40
@@ -210,14 +211,13 @@ def catalog_sentences(path: Path) -> list[str]:
     """The sentences of a catalog's translated messages, those of three words (or eight CJK
     characters) or more. Messages with placeholders or markup are skipped: they are
     templates and UI, not prose."""
-    if not Path(path).is_file():
-        raise EdgekitError(f"corpus file not found: {path}")
+    _require_file(path)
     out = []
     for msgid, msgstr in read_mo(path):
         if not msgstr or msgstr == msgid or placeholders(msgstr) or _MARKUP.search(msgstr):
             continue
         out.extend(s for s in split_sentences(" ".join(msgstr.split()))
-                   if len(s.split()) >= 3 or sum(map(_is_cjk, s)) >= 8)
+                   if len(s.split()) >= 3 or sum(char_class(ch) == "cjk" for ch in s) >= 8)
     if not out:
         raise EdgekitError(f"{path}: no translated sentences in this catalog")
     return out
@@ -230,7 +230,7 @@ def split_sentences(text: str) -> list[str]:
     parts, start = [], 0
     for m in re.finditer(r"(?<=[。！？])|(?<=[.!?])\s+(?=\W*[^\W\d_])", text):
         before, after = text[start:m.start()], text[m.end():]
-        last = before.split()[-1] if before.split() else ""
+        last = (before.split() or [""])[-1]
         first = next((ch for ch in after if ch.isalpha()), "")
         abbreviation = last.endswith(".") and len(last.strip(".\"'»“”)")) <= 3
         if m.group() == "" or (first.isupper() and not abbreviation):
@@ -240,14 +240,14 @@ def split_sentences(text: str) -> list[str]:
     return [p for p in parts if p]
 
 
-def _is_cjk(ch: str) -> bool:
-    return "\u3400" <= ch <= "\u9fff" or "\uf900" <= ch <= "\ufaff"
+def _require_file(path: Path) -> None:
+    if not Path(path).is_file():
+        raise EdgekitError(f"corpus file not found: {path}")
 
 
 def _read_lines(path: Path) -> list[str]:
     path = Path(path)
-    if not path.is_file():
-        raise EdgekitError(f"corpus file not found: {path}")
+    _require_file(path)
     try:
         return path.read_text(encoding="utf-8").splitlines()
     except UnicodeDecodeError:
