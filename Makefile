@@ -31,7 +31,8 @@ demo: install
 # news-style sentences with Faker's names (`edgekit name-text`), the quotations of Debian's
 # fortunes packages (installed when missing, which needs root), and the histories of
 # Freeciv's nations as its translators wrote them (encyclopedic prose full of places, peoples
-# and rulers), unpacked from Debian's freeciv-data into build/: installing it would add its
+# and rulers; for en, the English originals of the ru catalog's, which translates them all),
+# unpacked from Debian's freeciv-data into build/: installing it would add its
 # catalogs to the machine's, which the encoder's corpus reads
 NAME_TEXT := build/name-text
 FORTUNES := /usr/share/games/fortunes
@@ -41,7 +42,8 @@ NER_MONO := $(foreach l,de en es fr pt ru sv zh,$(l)=$(NAME_TEXT)/$(l)) \
 	zh=$(FORTUNES)/chinese zh=$(FORTUNES)/tang300 \
 	$(foreach f,fortunes literature people humorists wisdom politics science,en=$(FORTUNES)/$(f)) \
 	$(foreach l,de ru es fr sv,$(l)=$(FREECIV_MO)/$(l)/LC_MESSAGES/freeciv-nations.mo) \
-	pt=$(FREECIV_MO)/pt_BR/LC_MESSAGES/freeciv-nations.mo
+	pt=$(FREECIV_MO)/pt_BR/LC_MESSAGES/freeciv-nations.mo \
+	en=$(FREECIV_MO)/ru/LC_MESSAGES/freeciv-nations.mo
 $(FREECIV_MO):
 	mkdir -p build/debs
 	cd build/debs && apt-get download -q freeciv-data >/dev/null 2>&1 \

@@ -187,18 +187,19 @@ def read_jsonl_pairs(path: Path) -> dict[str, list[tuple[str, str]]]:
 ANSI_ESCAPE = re.compile(r"\x1b(\[[0-9;?]*[A-Za-z])?")
 
 
-def read_mono(path: Path) -> list[str]:
+def read_mono(path: Path, lang: str = "") -> list[str]:
     """Monolingual texts: one per line; or, in a file with `%` lines (the fortune(6)
     format of Debian's fortunes-* packages, quotations signed with names), one per entry;
-    or, from a gettext `.mo` catalog, the sentences of its translated messages.
+    or, from a gettext `.mo` catalog, the sentences of its translated messages (for `lang`
+    "en", of their English source strings: gettext's msgids are English).
     A folder: each of its files, except symlinks and fortune's `.dat` indexes."""
     path = Path(path)
     if path.is_dir():
         files = sorted(f for f in path.iterdir()
                        if f.is_file() and not f.is_symlink() and f.suffix != ".dat")
-        return [t for f in files for t in read_mono(f)]
+        return [t for f in files for t in read_mono(f, lang)]
     if path.suffix == ".mo":
-        return catalog_sentences(path)
+        return catalog_sentences(path, source=lang == "en")
     lines = _read_lines(path)
     if "%" in lines:  # fortune files colour some entries with terminal escapes
         texts = re.split(r"^%$", ANSI_ESCAPE.sub("", "\n".join(lines)), flags=re.M)
@@ -207,16 +208,17 @@ def read_mono(path: Path) -> list[str]:
     return [" ".join(t.split()) for t in texts if t.strip()]
 
 
-def catalog_sentences(path: Path) -> list[str]:
-    """The sentences of a catalog's translated messages, those of three words (or eight CJK
-    characters) or more. Messages with placeholders or markup are skipped: they are
-    templates and UI, not prose."""
+def catalog_sentences(path: Path, source: bool = False) -> list[str]:
+    """The sentences of a catalog's translated messages (`source`: of their msgids), those
+    of three words (or eight CJK characters) or more. Messages with placeholders or markup
+    are skipped: they are templates and UI, not prose."""
     _require_file(path)
     out = []
     for msgid, msgstr in read_mo(path):
         if not msgstr or msgstr == msgid or placeholders(msgstr) or _MARKUP.search(msgstr):
             continue
-        out.extend(s for s in split_sentences(" ".join(msgstr.split()))
+        text = msgid if source else msgstr
+        out.extend(s for s in split_sentences(" ".join(text.split()))
                    if len(s.split()) >= 3 or sum(char_class(ch) == "cjk" for ch in s) >= 8)
     if not out:
         raise EdgekitError(f"{path}: no translated sentences in this catalog")
@@ -368,7 +370,7 @@ def build_corpus(langs: list[str], out_dir: Path, *, locale_dir: Path = DEFAULT_
     corpus = split(dict(pairs), dev_percent, max_per_lang)
     for spec in mono:
         lang, path = parse_lang_path(spec)
-        corpus.mono.extend((lang, t) for t in read_mono(path))
+        corpus.mono.extend((lang, t) for t in read_mono(path, lang))
     if not corpus.train:
         raise EdgekitError("the corpus has no usable pairs: every pair was empty, untranslated, "
                            "identical, too short or too long; check the language codes and "

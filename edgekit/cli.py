@@ -250,7 +250,8 @@ def build_parser() -> argparse.ArgumentParser:
         s.add_argument("--mono", action="append", default=[], metavar="LANG=PATH",
                        help="monolingual text the teacher labels (repeatable): one text per "
                        "line, fortune files (texts between %% lines) or a gettext .mo catalog "
-                       "(its translated sentences); a folder: its files")
+                       "(its translated sentences; for en, their English msgids); a folder: "
+                       "its files")
 
     s = sub.add_parser("teacher", help="print the local HF folder a teacher name resolves to")
     s.add_argument("name", type=_nonempty, help="intfloat/multilingual-e5-small or a folder")

@@ -155,6 +155,9 @@ def test_mono_reads_a_catalogs_translations_as_sentences(tmp_path):
     })
     assert data.read_mono(mo) == ["Die Sabiner waren ein italischer Stamm.",
                                   "Im 3. Jahrhundert v. Chr. gingen sie in Rom auf."]
+    # English: the same messages' source strings
+    assert data.read_mono(mo, "en") == ["The Sabines were an Italic tribe.",
+                                        "In the 3rd century BC they joined Rome."]
     write_mo(tmp_path / "empty.mo", {"Sabines": "Sabiner"})
     with pytest.raises(EdgekitError, match="no translated sentences"):
         data.read_mono(tmp_path / "empty.mo")
