@@ -51,7 +51,8 @@ $(FREECIV_MO):
 	rm -rf build/freeciv.tmp && dpkg-deb -x build/debs/freeciv-data_*.deb build/freeciv.tmp
 	mv build/freeciv.tmp build/freeciv
 ner: install $(FREECIV_MO)
-	@ls $(foreach m,$(NER_MONO),$(lastword $(subst =, ,$(m)))) >/dev/null 2>&1 \
+	@ls $(filter $(FORTUNES)/%,$(foreach m,$(NER_MONO),$(lastword $(subst =, ,$(m))))) \
+		>/dev/null 2>&1 \
 		|| apt-get install -y -q fortunes fortunes-de fortunes-ru fortunes-br fortunes-es \
 			fortunes-zh >/dev/null \
 		|| { echo "make: install the text: sudo apt install fortunes fortunes-de fortunes-ru fortunes-br fortunes-es fortunes-zh" >&2; exit 2; }
