@@ -86,6 +86,13 @@ def test_junit_golden_and_parity_on_the_jvm(bundle_dir, parity_file):
     assert "[         0 tests aborted         ]" in p.stdout  # every test really ran
 
 
+def test_junit_report_and_json_writer_on_the_jvm():
+    p = subprocess.run([TOOLS / "test-core"], capture_output=True, text=True,
+                       env={**os.environ, "TEST_CLASSES": "ReportTest"})
+    assert p.returncode == 0, p.stdout[-3000:] + p.stderr[-2000:]
+    assert "[         7 tests successful      ]" in p.stdout
+
+
 def test_tokenize_command_prints_one_id_array_per_line(tmp_path, bundle_dir):
     lines = ["Ouvrir le fichier", "", "Die Datei öffnen", "😀 ＦＵＬＬ"]
     (tmp_path / "in.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
@@ -97,3 +104,69 @@ def test_tokenize_command_prints_one_id_array_per_line(tmp_path, bundle_dir):
     p = subprocess.run([TOOLS / "tokenize", bundle_dir / "tokenizer.json", tmp_path / "nope"],
                        capture_output=True, text=True)
     assert p.returncode == 2 and "no such file" in p.stderr
+
+
+def _shape(v):
+    """A JSON value's structure: the keys of objects, the first item of lists, the kind of
+    scalars (int and float are both JSON numbers; null matches anything)."""
+    if isinstance(v, dict):
+        return {k: _shape(x) for k, x in v.items()}
+    if isinstance(v, list):
+        return [_shape(v[0])] if v else []
+    if v is None:
+        return None
+    return "number" if isinstance(v, int | float) and not isinstance(v, bool) else type(v).__name__
+
+
+def _same_shape(a, b, where="report") -> list[str]:
+    if a is None or b is None or a == [] or b == []:
+        return []
+    if isinstance(a, dict) and isinstance(b, dict):
+        wrong = [f"{where}: keys {sorted(set(a) ^ set(b))}"] if set(a) != set(b) else []
+        return wrong + [w for k in set(a) & set(b) for w in _same_shape(a[k], b[k], f"{where}.{k}")]
+    if isinstance(a, list) and isinstance(b, list):
+        return _same_shape(a[0], b[0], f"{where}[0]")
+    return [] if a == b else [f"{where}: {a} against {b}"]
+
+
+def test_the_apps_benchmark_report_is_edgekit_benchs(bundle_dir, tmp_path):
+    """The report the app writes (core's BenchReport, driven by the tools' CLI with measured
+    host timings) has the keys and types `edgekit bench` writes, and bench/report.py renders
+    it: Markdown and plots."""
+    from bench.report import write_report
+    from bench.run import load_profiles, run_bench
+    from export.bundle import Bundle
+
+    single = tmp_path / "bundle"
+    shutil.copytree(bundle_dir, single)
+    manifest = json.loads((single / "manifest.json").read_text())
+    manifest["models"] = manifest["models"][:1]  # model.pte only, to keep the test short
+    (single / "manifest.json").write_text(json.dumps(manifest))
+    profile = load_profiles("mid-range")[0]
+    host = run_bench(Bundle.load(single), None, [dict(profile)], runs=5, throughput_seconds=0.2)
+    row = host["results"][0]
+    assert row["status"] == "ok", row
+    runs = {n: [v["p50"]] * 3 + [v["p99"]] * 2 for n, v in row["latency_ms"].items()}
+    measurement = {"profile": profile, "runtime": row["runtime"], "load_ms": row["load_ms"],
+                   "first_inference_ms": row["first_inference_ms"], "runs_ms": runs,
+                   "sentences_per_s": row["sentences_per_s"],
+                   "base_rss_mb": row["peak_rss_mb"] - row["model_rss_mb"],
+                   "peak_rss_mb": row["peak_rss_mb"]}
+    (tmp_path / "m.json").write_text(json.dumps(measurement))
+    jar = TOOLS.parent / "core" / "build" / "edgekit-core.jar"
+    p = subprocess.run(["java", "-cp", jar, "edgekit.core.CliKt", "bench-report", single,
+                        tmp_path / "m.json", tmp_path / "app.json"], capture_output=True, text=True)
+    assert p.returncode == 0, p.stderr
+    app = json.loads((tmp_path / "app.json").read_text(encoding="utf-8"))
+    assert _same_shape(_shape(app), _shape(host)) == []
+    assert app["schema"] == "edgekit.bench/1" and app["student"]["parameters"] > 0
+    got = app["results"][0]
+    assert got["latency_ms"]["32"]["p50"] == pytest.approx(row["latency_ms"]["32"]["p50"],
+                                                           abs=1e-3)
+    assert got["model_rss_mb"] == pytest.approx(row["model_rss_mb"], abs=0.11)
+    assert [g["goal"] for g in app["goals"]] == [g["goal"] for g in host["goals"]]
+    assert app["passed"] == all(g["ok"] for g in app["goals"])
+    write_report(app, tmp_path / "rendered")
+    md = (tmp_path / "rendered" / "report.md").read_text()
+    assert "| mid-range |" in md and "executorch" in md
+    assert (tmp_path / "rendered" / "latency-mid-range.png").stat().st_size > 1000

@@ -25,8 +25,7 @@ android {
 
 dependencies {
     implementation(project(":core"))
-    // keep this equal to the `executorch` wheel that exported the .pte (pyproject.toml)
+    // keep this equal to the `executorch` wheel that exported the .pte (pyproject.toml;
+    // tools/check-gradle checks it). It brings its own fbjni and soloader's nativeloader.
     implementation("org.pytorch:executorch-android:1.5.1")
-    implementation("com.facebook.soloader:soloader:0.10.5")
-    implementation("com.facebook.fbjni:fbjni:0.5.1")
 }

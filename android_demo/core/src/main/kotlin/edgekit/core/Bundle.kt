@@ -31,7 +31,10 @@ class Bundle private constructor(val folder: File, val manifest: Map<String, Any
     companion object {
         const val SCHEMA = "edgekit.bundle/1"
 
-        fun load(folder: File): Bundle {
+        /** Loads and checks the bundle in `folder`. With `runtime`, the model files of other
+         *  runtimes may be absent (an app copies only what it runs); `verifyHashes = false`
+         *  checks sizes only, for files this app verified when it copied them. */
+        fun load(folder: File, runtime: String? = null, verifyHashes: Boolean = true): Bundle {
             val manifestFile = File(folder, "manifest.json")
             if (!manifestFile.isFile) throw BundleException(
                 "no edgekit bundle in $folder (manifest.json is missing)")
@@ -48,16 +51,21 @@ class Bundle private constructor(val folder: File, val manifest: Map<String, Any
             val rule = manifest["word_rule"] as? String
             if (rule != null && rule != Ner.WORD_RULE)
                 throw BundleException("word rule $rule is not supported; this app splits words by ${Ner.WORD_RULE}")
-            val files = manifest["files"].obj()
-            for ((name, meta) in files) {
+            for ((name, meta) in manifest["files"].obj()) {
+                if (name in otherRuntimes(manifest, runtime)) continue
                 val f = File(folder, name)
                 if (!f.isFile) throw BundleException("the bundle is incomplete: $name is missing")
                 val m = meta.obj()
-                if (f.length() != (m["size"] as Double).toLong() || sha256(f) != m["sha256"])
+                if (f.length() != (m["size"] as Double).toLong() || (verifyHashes && sha256(f) != m["sha256"]))
                     throw BundleException("the bundle is corrupted: $name does not match its sha256")
             }
             return Bundle(folder, manifest)
         }
+
+        /** The files of `manifest`'s models for runtimes other than `runtime` (none without one). */
+        fun otherRuntimes(manifest: Map<String, Any?>, runtime: String?): Set<String> =
+            if (runtime == null) emptySet() else manifest["models"].arr().map { it.obj() }
+                .filter { it["runtime"] != runtime }.map { it["file"] as String }.toSet()
 
         fun sha256(f: File): String {
             val digest = MessageDigest.getInstance("SHA-256")
@@ -69,7 +77,7 @@ class Bundle private constructor(val folder: File, val manifest: Map<String, Any
                     digest.update(buffer, 0, n)
                 }
             }
-            return digest.digest().joinToString("") { String.format("%02x", it) }
+            return digest.digest().joinToString("") { String.format(java.util.Locale.ROOT, "%02x", it) }
         }
     }
 }

@@ -116,3 +116,58 @@ fun Any?.obj(): Map<String, Any?> = this as? Map<String, Any?> ?: throw JsonExce
 
 @Suppress("UNCHECKED_CAST")
 fun Any?.arr(): List<Any?> = this as? List<Any?> ?: throw JsonException("expected an array")
+
+/** JSON text of maps, lists, strings, numbers, booleans and null. Every control character is
+ *  escaped and a non-finite number is refused (JSON has no NaN or Infinity): a report that
+ *  cannot be read back is never written. Numbers are written without the phone's locale. */
+object JsonWriter {
+    fun write(v: Any?): String = StringBuilder().also { append(it, v) }.toString()
+
+    private fun append(b: StringBuilder, v: Any?) {
+        when (v) {
+            null -> b.append("null")
+            is String -> string(b, v)
+            is Boolean -> b.append(v)
+            is Int, is Long, is Short, is Byte -> b.append(v)
+            is Double, is Float -> {
+                val d = (v as Number).toDouble()
+                if (!d.isFinite()) throw JsonException("cannot write $d: JSON has no NaN or Infinity")
+                b.append(if (d == Math.rint(d) && Math.abs(d) < 1e15) d.toLong().toString() + ".0" else d.toString())
+            }
+            is Map<*, *> -> {
+                b.append('{')
+                v.entries.forEachIndexed { i, (k, value) ->
+                    if (i > 0) b.append(',')
+                    string(b, k as? String ?: throw JsonException("object keys must be strings, not $k"))
+                    b.append(':')
+                    append(b, value)
+                }
+                b.append('}')
+            }
+            is List<*> -> {
+                b.append('[')
+                v.forEachIndexed { i, item -> if (i > 0) b.append(','); append(b, item) }
+                b.append(']')
+            }
+            else -> throw JsonException("cannot write a ${v::class.simpleName} as JSON")
+        }
+    }
+
+    private fun string(b: StringBuilder, s: String) {
+        b.append('"')
+        for (c in s) {
+            when {
+                c == '"' -> b.append("\\\"")
+                c == '\\' -> b.append("\\\\")
+                c == '\n' -> b.append("\\n")
+                c == '\t' -> b.append("\\t")
+                c == '\r' -> b.append("\\r")
+                // the other controls, and the two line separators JavaScript reads as newlines
+                c < ' ' || c == '\u2028' || c == '\u2029' || c == '\u007f' ->
+                    b.append("\\u").append(String.format(java.util.Locale.ROOT, "%04x", c.toInt()))
+                else -> b.append(c)
+            }
+        }
+        b.append('"')
+    }
+}

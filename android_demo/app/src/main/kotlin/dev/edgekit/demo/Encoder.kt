@@ -1,16 +1,17 @@
 package dev.edgekit.demo
 
 import android.content.Context
+import edgekit.core.BenchReport
 import edgekit.core.Bundle
 import edgekit.core.Tokenizer
 import org.pytorch.executorch.EValue
 import org.pytorch.executorch.Module
 import org.pytorch.executorch.Tensor
-import java.io.File
 
 /** The bundle from the app's assets, verified, with its tokenizer and ExecuTorch program. */
 class Encoder private constructor(val bundle: Bundle, private val tokenizer: Tokenizer,
-                                  private val module: Module, val loadMs: Double) {
+                                  private val module: Module, val loadMs: Double,
+                                  val rssBeforeLoadMb: Double) {
     val dim: Int get() = bundle.embeddingDim
 
     fun tokenize(text: String): LongArray =
@@ -27,6 +28,9 @@ class Encoder private constructor(val bundle: Bundle, private val tokenizer: Tok
 
     fun embed(text: String): FloatArray = embed(tokenize(text))
 
+    /** Frees the native program now instead of at garbage collection. */
+    fun close() = module.destroy()
+
     companion object {
         /** Loads the sentence-encoder bundle (`edgekit build --target android`). Throws with a
          *  message for the screen when the bundle is missing or damaged. */
@@ -36,25 +40,11 @@ class Encoder private constructor(val bundle: Bundle, private val tokenizer: Tok
             val pte = bundle.modelFile("executorch") ?: throw IllegalStateException(
                 "The bundle has no ExecuTorch program (built with --target onnx?)")
             val tokenizer = bundle.tokenizer()
+            val rss = BenchReport.statusMb(BenchReport.procStatus(), "VmRSS")
             val started = System.nanoTime()
-            val module = Module.load(pte.path)
+            val module = Module.load(pte.path, Module.LOAD_MODE_MMAP)  // mapped, not read whole
             val loadMs = (System.nanoTime() - started) / 1e6
-            return Encoder(bundle, tokenizer, module, loadMs)
+            return Encoder(bundle, tokenizer, module, loadMs, rss)
         }
     }
-}
-
-/** Copies a bundle out of the APK's assets (ExecuTorch loads from a path) and verifies it. */
-fun bundleFromAssets(context: Context, assetDir: String, howToBuild: String): Bundle {
-    val names = context.assets.list(assetDir)
-    if (names.isNullOrEmpty()) throw IllegalStateException(
-        "No bundle in the app's assets/$assetDir. $howToBuild")
-    val dir = File(context.filesDir, assetDir)
-    dir.mkdirs()
-    for (name in names) {
-        context.assets.open("$assetDir/$name").use { input ->
-            File(dir, name).outputStream().use { input.copyTo(it) }
-        }
-    }
-    return Bundle.load(dir)
 }

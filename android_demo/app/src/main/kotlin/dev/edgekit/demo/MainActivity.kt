@@ -1,213 +1,230 @@
 package dev.edgekit.demo
 
 import android.app.Activity
+import android.graphics.Color
 import android.os.Build
 import android.os.Bundle as AndroidBundle
-import android.view.View
+import android.text.SpannableString
+import android.text.Spanned
+import android.text.style.BackgroundColorSpan
 import android.widget.Button
 import android.widget.EditText
 import android.widget.LinearLayout
 import android.widget.ScrollView
 import android.widget.TextView
-import android.graphics.Color
-import android.text.SpannableString
-import android.text.Spanned
-import android.text.style.BackgroundColorSpan
+import edgekit.core.BenchReport
+import edgekit.core.JsonWriter
+import edgekit.core.Measurement
+import edgekit.core.Profile
 import edgekit.core.cosine
 import java.io.File
 import java.text.SimpleDateFormat
 import java.util.Date
 import java.util.Locale
-import kotlin.concurrent.thread
 
 /** Four screens: similarity of two sentences, semantic search over a shipped list, named
  *  entities highlighted in typed text (the NER bundle), and an on-device benchmark writing
- *  the `edgekit.bench/1` report. Plain views, no layouts. */
+ *  the `edgekit.bench/1` report. Plain views, no layouts. Models and results live in
+ *  [Models] (once per process); this Activity only shows them, and keeps the open screen and
+ *  what was typed across a rotation. */
 class MainActivity : Activity() {
-    private var encoder: Encoder? = null
-    private var tagger: Tagger? = null
     private lateinit var content: LinearLayout
     private lateinit var status: TextView
+    private var screen = "similarity"
+    private val inputs = HashMap<String, EditText>()
+    private val outputs = HashMap<String, TextView>()
 
     override fun onCreate(savedInstanceState: AndroidBundle?) {
         super.onCreate(savedInstanceState)
         val root = LinearLayout(this).apply { orientation = LinearLayout.VERTICAL; setPadding(24, 24, 24, 24) }
         val tabs = LinearLayout(this)
-        tabs.addView(button("Similarity") { showSimilarity() })
-        tabs.addView(button("Search") { showSearch() })
-        tabs.addView(button("Entities") { showEntities() })
-        tabs.addView(button("Benchmark") { showBenchmark() })
+        for ((key, label) in SCREENS) tabs.addView(button(label) { show(key) })
         status = TextView(this)
         content = LinearLayout(this).apply { orientation = LinearLayout.VERTICAL }
         root.addView(tabs)
         root.addView(status)
         root.addView(ScrollView(this).apply { addView(content) })
         setContentView(root)
-        status.text = "Loading the bundle…"
-        thread {
-            val message = try {
-                val e = Encoder.load(this)
-                encoder = e
-                "Bundle ready: ${e.bundle.manifest["teacher"]} → ${e.dim}-d, loaded in %.0f ms".format(e.loadMs)
-            } catch (t: Throwable) {
-                "Cannot use the bundle: ${t.message}"
-            }
-            runOnUiThread { status.text = message; showSimilarity() }
-        }
+        Models.observer = { key -> render(key) }
+        show(savedInstanceState?.getString("screen") ?: "similarity", savedInstanceState)
+        if ("status" !in Models.results) Models.run("status") {
+            val e = Models.encoder(applicationContext)
+            "Bundle ready: ${e.bundle.manifest["teacher"]} → ${e.dim}-d, loaded in %.0f ms".format(e.loadMs)
+        } else render("status")
+    }
+
+    override fun onSaveInstanceState(out: AndroidBundle) {
+        super.onSaveInstanceState(out)
+        out.putString("screen", screen)
+        for ((key, view) in inputs) out.putString("input.$key", view.text.toString())
+    }
+
+    override fun onDestroy() {
+        if (Models.observer != null && isFinishing) Models.release()
+        Models.observer = null
+        super.onDestroy()
+    }
+
+    private fun render(key: String) {
+        val text = Models.results[key] ?: return
+        if (key == "status") status.text = text
+        if (key == "entities") showEntities(text)
+        else outputs[key]?.text = text
     }
 
     private fun button(label: String, onClick: () -> Unit) =
         Button(this).apply { text = label; setOnClickListener { onClick() } }
 
-    private fun ready(): Encoder? = encoder ?: run {
-        status.text = status.text.toString().ifEmpty { "The bundle is not loaded." }
-        null
+    private fun input(key: String, hint: String, saved: AndroidBundle?) = EditText(this).apply {
+        this.hint = hint
+        saved?.getString("input.$key")?.let { setText(it) }
+        inputs[key] = this
     }
 
-    /** Runs `work` off the UI thread and shows its result or its error, never crashes. */
-    private fun background(out: TextView, work: () -> String) {
-        out.text = "…"
-        thread {
-            val text = try { work() } catch (t: Throwable) { "Error: ${t.message}" }
-            runOnUiThread { out.text = text }
-        }
-    }
+    private fun output(key: String) = TextView(this).apply { outputs[key] = this }
 
-    private fun showSimilarity() {
+    private fun show(key: String, saved: AndroidBundle? = null) {
+        screen = key
         content.removeAllViews()
-        val a = EditText(this).apply { hint = "A sentence, any language" }
-        val b = EditText(this).apply { hint = "Another sentence" }
-        val result = TextView(this)
+        inputs.clear(); outputs.clear()
+        when (key) {
+            "similarity" -> showSimilarity(saved)
+            "search" -> showSearch(saved)
+            "entities" -> showEntitiesScreen(saved)
+            else -> showBenchmark()
+        }
+        for (k in outputs.keys.toList()) render(k)
+    }
+
+    private fun showSimilarity(saved: AndroidBundle?) {
+        val a = input("a", "A sentence, any language", saved)
+        val b = input("b", "Another sentence", saved)
         content.addView(a); content.addView(b)
         content.addView(button("Compare") {
-            val e = ready() ?: return@button
             val ta = a.text.toString(); val tb = b.text.toString()
-            if (ta.isBlank() || tb.isBlank()) { result.text = "Type two sentences."; return@button }
-            background(result) { "Similarity: %.3f".format(cosine(e.embed(ta), e.embed(tb))) }
+            if (ta.isBlank() || tb.isBlank()) { outputs["similarity"]?.text = "Type two sentences."; return@button }
+            val context = applicationContext
+            Models.run("similarity") {
+                val e = Models.encoder(context)
+                "Similarity: %.3f".format(cosine(e.embed(ta), e.embed(tb)))
+            }
         })
-        content.addView(result)
+        content.addView(output("similarity"))
     }
 
-    private fun showSearch() {
-        content.removeAllViews()
-        val query = EditText(this).apply { hint = "Search the sentences below" }
-        val result = TextView(this)
-        val sentences = assets.open("demo_sentences.txt").bufferedReader().readLines().filter { it.isNotBlank() }
-        var index: List<FloatArray>? = null
+    private fun showSearch(saved: AndroidBundle?) {
+        val query = input("query", "Search the sentences below", saved)
         content.addView(query)
         content.addView(button("Search") {
-            val e = ready() ?: return@button
             val q = query.text.toString()
-            if (q.isBlank()) { result.text = "Type a query."; return@button }
-            background(result) {
-                val vectors = index ?: sentences.map { e.embed(it) }.also { index = it }
+            if (q.isBlank()) { outputs["search"]?.text = "Type a query."; return@button }
+            val context = applicationContext
+            Models.run("search") {
+                val e = Models.encoder(context)
+                val sentences = demoSentences(context)
+                val vectors = searchIndex ?: sentences.map { e.embed(it) }.also { searchIndex = it }
                 val qv = e.embed(q)
                 sentences.indices.sortedByDescending { cosine(qv, vectors[it]) }
                     .joinToString("\n") { "%.3f  %s".format(cosine(qv, vectors[it]), sentences[it]) }
             }
         })
-        content.addView(result)
-        result.text = sentences.joinToString("\n")
+        content.addView(output("search"))
+        if ("search" !in Models.results) outputs["search"]?.text = demoSentences(this).joinToString("\n")
     }
 
-    private fun showEntities() {
-        content.removeAllViews()
-        val input = EditText(this).apply { hint = "Angela Merkel besuchte Paris und traf Vertreter von Siemens." }
-        val result = TextView(this).apply { textSize = 18f }
-        val list = TextView(this)
+    private fun showEntitiesScreen(saved: AndroidBundle?) {
+        val input = input("entities", "Angela Merkel besuchte Paris und traf Vertreter von Siemens.", saved)
         content.addView(input)
         content.addView(button("Find entities") {
             val text = input.text.toString().ifBlank { input.hint.toString() }
-            result.text = "…"
-            thread {
-                val shown: Pair<CharSequence, String> = try {
-                    val t = tagger ?: Tagger.load(this).also { tagger = it }
-                    val found = t.entities(text)
-                    val spans = SpannableString(text)
-                    for (e in found) spans.setSpan(BackgroundColorSpan(COLORS[e.type] ?: Color.LTGRAY),
-                        e.start, e.end, Spanned.SPAN_EXCLUSIVE_EXCLUSIVE)
-                    spans to (if (found.isEmpty()) "No entities found." else
-                        found.joinToString("\n") { "${it.type}: ${text.substring(it.start, it.end)}" })
-                } catch (t: Throwable) {
-                    text to "Cannot tag: ${t.message}"
-                }
-                runOnUiThread { result.text = shown.first; list.text = shown.second }
+            val context = applicationContext
+            Models.run("entities") {
+                val found = Models.tagger(context).entities(text)
+                // the text, then one line per entity: "TYPE start end"; drawn by showEntities
+                (listOf(text) + found.map { "${it.type} ${it.start} ${it.end}" }).joinToString("\n")
             }
         })
-        content.addView(result)
-        content.addView(list)
+        content.addView(output("entities-text").apply { textSize = 18f })
+        content.addView(output("entities-list"))
+        Models.results["entities"]?.let { showEntities(it) }
+    }
+
+    /** Highlights the entities of a tagging result (see showEntitiesScreen). */
+    private fun showEntities(result: String) {
+        val shown = outputs["entities-text"] ?: return
+        val list = outputs["entities-list"] ?: return
+        val lines = result.split("\n")
+        if (lines.size == 1 || result.startsWith("Error: ")) { shown.text = ""; list.text = result; return }
+        val text = lines[0]
+        val spans = SpannableString(text)
+        val names = ArrayList<String>()
+        for (line in lines.drop(1)) {
+            val (type, start, end) = line.split(" ")
+            spans.setSpan(BackgroundColorSpan(COLORS[type] ?: Color.LTGRAY), start.toInt(), end.toInt(),
+                Spanned.SPAN_EXCLUSIVE_EXCLUSIVE)
+            names += "$type: ${text.substring(start.toInt(), end.toInt())}"
+        }
+        shown.text = spans
+        list.text = if (names.isEmpty()) "No entities found." else names.joinToString("\n")
     }
 
     private fun showBenchmark() {
-        content.removeAllViews()
-        val result = TextView(this)
         content.addView(button("Run benchmark") {
-            val e = ready() ?: return@button
-            background(result) { runBenchmark(e) }
+            val context = applicationContext
+            Models.run("benchmark") { runBenchmark(context) }
         })
-        content.addView(result)
-    }
-
-    /** The same measurements and report schema as `edgekit bench` (one "device" profile). */
-    private fun runBenchmark(e: Encoder): String {
-        val passage = assets.open("demo_sentences.txt").bufferedReader().readText().replace('\n', ' ')
-        val ids = e.tokenize(passage)
-        val runs = 50
-        val latency = LinkedHashMap<String, Any>()
-        var first = 0.0
-        for (n in listOf(8, 32, 128).filter { it <= e.bundle.maxSeqLen }) {
-            val seq = LongArray(n) { i -> if (i == n - 1) ids.last() else ids[minOf(i, ids.size - 2)] }
-            val t0 = System.nanoTime(); e.embed(seq)
-            if (n == 8) first = (System.nanoTime() - t0) / 1e6
-            repeat(5) { e.embed(seq) }
-            val ms = (1..runs).map { val t = System.nanoTime(); e.embed(seq); (System.nanoTime() - t) / 1e6 }.sorted()
-            fun pct(p: Double) = ms[minOf(ms.size - 1, (p / 100 * (ms.size - 1)).toInt())]
-            latency["$n"] = mapOf("p50" to pct(50.0), "p95" to pct(95.0), "p99" to pct(99.0), "runs" to runs)
-        }
-        val texts = passage.split(". ").filter { it.isNotBlank() }
-        val t = System.nanoTime()
-        texts.forEach { e.embed(it) }
-        val perSecond = texts.size / ((System.nanoTime() - t) / 1e9)
-        val pte = e.bundle.modelFile("executorch")!!
-        val peakMb = Runtime.getRuntime().totalMemory() / 1e6
-        val cores = Runtime.getRuntime().availableProcessors()
-        val row = mapOf("profile" to "device", "role" to "student", "runtime" to "executorch",
-            "precision" to precisionOf(e), "file" to pte.name, "file_mb" to pte.length() / 1e6,
-            "status" to "ok", "load_ms" to e.loadMs, "first_inference_ms" to first,
-            "latency_ms" to latency, "sentences_per_s" to perSecond, "peak_rss_mb" to peakMb,
-            "model_rss_mb" to null)
-        val report = mapOf("schema" to "edgekit.bench/1",
-            "created" to SimpleDateFormat("yyyy-MM-dd'T'HH:mm:ssZ", Locale.ROOT).format(Date()),
-            "host" to mapOf("platform" to "Android ${Build.VERSION.RELEASE} ${Build.MODEL}",
-                "processor" to Build.HARDWARE, "cores_available" to cores, "python" to null),
-            "note" to "Measured on the phone; peak_rss_mb is the Java heap, not the process RSS.",
-            "runs_per_length" to runs,
-            "profiles" to listOf(mapOf("name" to "device", "threads" to cores, "memory_mb" to null,
-                "cores_used" to cores, "goals" to emptyMap<String, Any>())),
-            "student" to mapOf("folder" to e.bundle.folder.path, "source" to e.bundle.manifest["source"],
-                "parameters" to null, "quality" to e.bundle.manifest["quality"]),
-            "teacher" to null, "results" to listOf(row), "ratios" to emptyList<Any>(),
-            "goals" to emptyList<Any>(), "passed" to true)
-        val file = File(getExternalFilesDir(null) ?: filesDir, "report.json")
-        file.writeText(toJson(report))
-        return latency.entries.joinToString("\n") { (n, v) -> "$n tokens: p50 %.1f ms".format((v as Map<*, *>)["p50"]) } +
-            "\n%.0f sentences/s\nreport: ${file.path}".format(perSecond)
-    }
-
-    private fun precisionOf(e: Encoder): String = (e.bundle.manifest["models"] as List<*>)
-        .map { it as Map<*, *> }.first { it["runtime"] == "executorch" }["precision"] as String
-
-    private fun toJson(v: Any?): String = when (v) {
-        null -> "null"
-        is String -> "\"" + v.replace("\\", "\\\\").replace("\"", "\\\"").replace("\n", "\\n") + "\""
-        is Number, is Boolean -> v.toString()
-        is Map<*, *> -> v.entries.joinToString(",", "{", "}") { toJson(it.key.toString()) + ":" + toJson(it.value) }
-        is List<*> -> v.joinToString(",", "[", "]") { toJson(it) }
-        else -> toJson(v.toString())
+        content.addView(output("benchmark"))
     }
 
     companion object {
+        private val SCREENS = listOf("similarity" to "Similarity", "search" to "Search",
+            "entities" to "Entities", "benchmark" to "Benchmark")
         private val COLORS = mapOf("PER" to Color.rgb(255, 214, 102), "LOC" to Color.rgb(140, 220, 160),
             "ORG" to Color.rgb(150, 190, 255))
+        /** The host benchmark's mid-range profile (bench/profiles/mid-range.toml): its goals
+         *  are what the phone's report checks. */
+        private val PHONE = Profile("mid-range", 2, 512,
+            mapOf("max_file_mb" to 16.0, "max_p95_ms_at_32" to 20.0, "max_p95_ms_at_128" to 80.0),
+            mapOf("phone_class" to "this phone (${Build.MANUFACTURER} ${Build.MODEL})"))
+        private const val RUNS = 50
+        private var searchIndex: List<FloatArray>? = null
+
+        private fun demoSentences(context: android.content.Context): List<String> =
+            context.assets.open("demo_sentences.txt").bufferedReader().readLines().filter { it.isNotBlank() }
+
+        /** The measurements of `bench/child.py` on the phone, written as `edgekit.bench/1`. */
+        private fun runBenchmark(context: android.content.Context): String {
+            val e = Models.encoder(context)
+            val passage = demoSentences(context).joinToString(" ")
+            val ids = e.tokenize(passage)
+            fun sequence(n: Int) = LongArray(n) { i -> if (i == n - 1) ids.last() else ids[minOf(i, ids.size - 2)] }
+            val t0 = System.nanoTime(); e.embed(sequence(minOf(32, e.bundle.maxSeqLen)))
+            val first = (System.nanoTime() - t0) / 1e6
+            val runs = LinkedHashMap<Int, List<Double>>()
+            for (n in BenchReport.LENGTHS.filter { it <= e.bundle.maxSeqLen }) {
+                val seq = sequence(n)
+                repeat(5) { e.embed(seq) }
+                runs[n] = (1..RUNS).map { val t = System.nanoTime(); e.embed(seq); (System.nanoTime() - t) / 1e6 }
+            }
+            val texts = BenchReport.sentences(passage)
+            val t = System.nanoTime()
+            texts.forEach { e.embed(it) }
+            val perSecond = texts.size / ((System.nanoTime() - t) / 1e9)
+            val peak = BenchReport.peakRssMb(BenchReport.procStatus())
+            val m = Measurement(e.loadMs, first, runs, perSecond, e.rssBeforeLoadMb, peak)
+            val cores = Runtime.getRuntime().availableProcessors()
+            val report = BenchReport.report(e.bundle, PHONE, "executorch", m,
+                SimpleDateFormat("yyyy-MM-dd'T'HH:mm:ssZ", Locale.ROOT).format(Date()),
+                "Android ${Build.VERSION.RELEASE} ${Build.MODEL}", Build.HARDWARE, cores, RUNS)
+            val file = File(context.getExternalFilesDir(null) ?: context.filesDir, "report.json")
+            val partial = File(file.path + ".partial")
+            partial.writeText(JsonWriter.write(report))
+            partial.renameTo(file)
+            @Suppress("UNCHECKED_CAST")
+            val latency = (report["results"] as List<Map<String, Any?>>)[0]["latency_ms"] as Map<String, Map<String, Any?>>
+            val goals = if (report["passed"] == true) "all goals met" else "goals failed"
+            return latency.entries.joinToString("\n") { (n, v) -> "$n tokens: p50 %.1f ms".format(v["p50"]) } +
+                "\n%.0f sentences/s, peak RSS %.0f MB\n$goals\nreport: ${file.path}".format(perSecond, peak)
+        }
     }
 }

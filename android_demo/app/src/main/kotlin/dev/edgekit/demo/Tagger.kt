@@ -25,6 +25,8 @@ class Tagger private constructor(val bundle: Bundle, private val tokenizer: Toke
         return Ner.entities(prepared, logits, bundle.labels)
     }
 
+    fun close() = module.destroy()
+
     companion object {
         fun load(context: Context): Tagger {
             val bundle = bundleFromAssets(context, "edgekit-ner",
@@ -33,7 +35,7 @@ class Tagger private constructor(val bundle: Bundle, private val tokenizer: Toke
                 "The bundle in assets/edgekit-ner is not a tagger (task ${bundle.task})")
             val pte = bundle.modelFile("executorch") ?: throw IllegalStateException(
                 "The NER bundle has no ExecuTorch program (built with --target onnx?)")
-            return Tagger(bundle, bundle.tokenizer(), Module.load(pte.path))
+            return Tagger(bundle, bundle.tokenizer(), Module.load(pte.path, Module.LOAD_MODE_MMAP))
         }
     }
 }
