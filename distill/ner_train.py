@@ -380,9 +380,9 @@ def distill_ner(cfg: NerDistillConfig) -> dict:
     work = Path(f"{cfg.out}.partial")
     fingerprint = cfg.fingerprint()
 
-    tj, old_ids = start_run(work, fingerprint, teacher.folder,
-                            lambda: (" ".join(s.words) for s in unlabelled), cfg.vocab_size,
-                            procs)
+    tj, old_ids, _ = start_run(work, fingerprint, teacher.folder,
+                               lambda: (" ".join(s.words) for s in unlabelled), cfg.vocab_size,
+                               procs)
 
     student = student_for(cfg.teacher, teacher.model, teacher.pad_id, old_ids, cfg.student,
                           labels=teacher.labels)

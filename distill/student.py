@@ -177,18 +177,28 @@ def _kept_neurons(ffn_in: torch.Tensor, ffn_out: torch.Tensor, size: int) -> tor
 
 
 @torch.no_grad()
-def init_from_teacher(student: Student, teacher_model: nn.Module, old_ids: list[int]) -> None:
+def init_from_teacher(student: Student, teacher_model: nn.Module, old_ids: list[int],
+                      piece_mass: list[float] | None = None) -> None:
     """Embeddings: the kept rows of the teacher's table, factorised by truncated SVD into
-    (vocab x E)(E x H). Positions, embedding norm and the first k layers: copied; with a
-    narrower feed-forward, its strongest neurons (`_kept_neurons`)."""
+    (vocab x E)(E x H). With `piece_mass` (how often each piece occurs), the SVD is weighted
+    by it: rows scaled by sqrt(mass) before, unscaled after, so the E directions kept are
+    those of the text the student will see, not of rare pieces. Positions, embedding norm
+    and the first k layers: copied; with a narrower feed-forward, its strongest neurons
+    (`_kept_neurons`)."""
     sd, prefix = _teacher_state(teacher_model)
     word = sd[f"{prefix}embeddings.word_embeddings.weight"][old_ids].float()
     E = student.config.embed_dim
-    U, S, Vh = torch.linalg.svd(word, full_matrices=False)
+    scale = torch.ones(len(old_ids), 1)
+    if piece_mass is not None:
+        mass = torch.tensor(piece_mass, dtype=torch.float32)
+        floor = mass[mass > 0].min() if (mass > 0).any() else torch.tensor(1.0)
+        scale = mass.clamp(min=float(floor)).sqrt().unsqueeze(1)  # unseen pieces: the rarest
+    _, S, Vh = torch.linalg.svd(word * scale, full_matrices=False)
     r = min(E, S.numel())  # a tiny vocabulary has rank below E: the rest starts at zero
     student.token_embed.weight.zero_()
     student.embed_proj.weight.zero_()
-    student.token_embed.weight[:, :r] = U[:, :r] * S[:r]
+    # each row projected onto the top-r directions: the rank-r table closest to the teacher's
+    student.token_embed.weight[:, :r] = word @ Vh[:r].T
     student.embed_proj.weight[:, :r] = Vh[:r].T
     _copy_body(student, sd, prefix)
 

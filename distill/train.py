@@ -81,12 +81,15 @@ class DistillConfig:
     stages: list[dict] = field(default_factory=lambda: [{"kind": "kd"}])
     max_dev_per_lang: int = 500
     vocab_size: int = 0           # top the pruned vocabulary up to this size (0: no top-up)
+    vocab_languages: list[str] = field(default_factory=list)  # their word lists rank pieces
+    vocab_words: int = 0          # words per language's list (0: the corpus alone ranks)
 
     def fingerprint(self) -> str:
         """What a checkpoint must agree with to be resumed."""
         key = {"teacher": self.teacher, "corpus": str(Path(self.corpus).resolve()),
                "student": self.student, "train": asdict(self.train), "stages": self.stages,
-               "vocab_size": self.vocab_size}
+               "vocab_size": self.vocab_size, "vocab_languages": self.vocab_languages,
+               "vocab_words": self.vocab_words}
         return hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:16]
 
 
@@ -229,12 +232,14 @@ def distill(cfg: DistillConfig) -> dict:
     views = sorted({v for st in stages for v in st.teacher_views(teacher.num_layers)})
 
     # 1. rank 0: the student's vocabulary, pruned from the teacher's, and the teacher outputs
-    tj, old_ids = start_run(work, fingerprint, teacher.folder, lambda: read_texts(cfg.corpus),
-                            cfg.vocab_size, procs,
-                            lambda t=teacher: _prepare_targets(cfg, t, cache, views))
+    tj, old_ids, mass = start_run(work, fingerprint, teacher.folder,
+                                  lambda: read_texts(cfg.corpus), cfg.vocab_size, procs,
+                                  lambda t=teacher: _prepare_targets(cfg, t, cache, views),
+                                  cfg.vocab_languages, cfg.vocab_words)
 
-    # 2. the student, initialised from the teacher
-    student = student_for(cfg.teacher, teacher.model, teacher.pad_id, old_ids, cfg.student)
+    # 2. the student, initialised from the teacher (SVD weighted by the word lists' mass)
+    student = student_for(cfg.teacher, teacher.model, teacher.pad_id, old_ids, cfg.student,
+                          piece_mass=mass if cfg.vocab_words else None)
     scfg = student.config
     teacher_embed = (_teacher_embedding_layer(teacher, old_ids, scfg.max_len)
                      if any(st.kind == "align" for st in stages) else None)
@@ -269,14 +274,15 @@ def distill(cfg: DistillConfig) -> dict:
 
 
 def student_for(teacher_name: str, teacher_model: nn.Module, teacher_pad_id: int,
-                old_ids: list[int], shape: dict, **fields) -> Student:
+                old_ids: list[int], shape: dict, piece_mass: list[float] | None = None,
+                **fields) -> Student:
     """A student over the pruned vocabulary `old_ids`, initialised from the teacher."""
     pad_id = old_ids.index(teacher_pad_id) if teacher_pad_id in old_ids else 0
     scfg = StudentConfig(vocab_size=len(old_ids), pad_id=pad_id, teacher=teacher_name,
                          **fields, **shape)
     check_shape_matches_teacher(scfg, teacher_model.config)
     student = Student(scfg)
-    init_from_teacher(student, teacher_model, old_ids)
+    init_from_teacher(student, teacher_model, old_ids, piece_mass)
     return student
 
 
@@ -299,10 +305,12 @@ def finish_run(student: Student, tj: dict, out: Path, work: Path, procs: Process
 
 def start_run(work: Path, fingerprint: str, teacher_folder: Path,
               texts: Callable[[], Iterable[str]], vocab_size: int, procs: Processes,
-              prepare: Callable[[], None] | None = None) -> tuple[dict, list[int]]:
+              prepare: Callable[[], None] | None = None, languages: Iterable[str] = (),
+              words_per_language: int = 0) -> tuple[dict, list[int], list[float]]:
     """The run folder `work`, shared by every process: rank 0 starts it afresh when the
-    settings (`fingerprint`) changed, prunes the teacher's vocabulary to `texts` once, and
-    runs `prepare`; then every process reads back (tokenizer.json, old_ids)."""
+    settings (`fingerprint`) changed, prunes the teacher's vocabulary to `texts` (and the
+    languages' word lists) once, and runs `prepare`; then every process reads back
+    (tokenizer.json, old_ids, piece mass)."""
     if procs.main:
         work.mkdir(parents=True, exist_ok=True)
         stamp = work / "fingerprint"
@@ -313,16 +321,18 @@ def start_run(work: Path, fingerprint: str, teacher_folder: Path,
             work.mkdir(parents=True)
         stamp.write_text(fingerprint)
         if not (work / "tokenizer.json").is_file():
-            tj, old_ids = prune(load_tokenizer_json(teacher_folder / "tokenizer.json"),
-                                texts(), fill_to=vocab_size)
+            tj, old_ids, mass = prune(load_tokenizer_json(teacher_folder / "tokenizer.json"),
+                                      texts(), vocab_size, languages, words_per_language)
             (work / "old_ids.json").write_text(json.dumps(old_ids))
+            (work / "piece_mass.json").write_text(json.dumps(mass))
             (work / "tokenizer.json").write_text(json.dumps(tj, ensure_ascii=False),
                                                  encoding="utf-8")
         if prepare is not None:
             prepare()
     procs.barrier()
     return (load_tokenizer_json(work / "tokenizer.json"),
-            json.loads((work / "old_ids.json").read_text()))
+            json.loads((work / "old_ids.json").read_text()),
+            json.loads((work / "piece_mass.json").read_text()))
 
 
 def run_stages(stages: list[Stage], student: Student, loss_for: Callable[[Stage], nn.Module],

@@ -1,15 +1,20 @@
 """Prune the teacher's vocabulary to what the corpus and its languages need.
 
-Kept: every piece the teacher's tokenizer emits on the corpus, every single-character piece
-(with and without the word-start marker) for the characters the languages use, and the
-special tokens. Ids are renumbered in the teacher's order, so `old_ids[new_id]` maps the
-student's embedding rows back to the teacher's.
+Kept: every single-character piece (with and without the word-start marker) for the
+characters the languages use, the special tokens, then the pieces with the most *mass*. A
+piece's mass is how often it occurs per word of text, summed over sources that each weigh
+the same: every language's general word frequencies (`wordfreq`: subtitles, Wikipedia, news,
+web), so no language is starved by a corpus that has little of it, and the corpus itself.
+Without word lists, the corpus's own counts rank the pieces. Ids are renumbered in the
+teacher's order, so `old_ids[new_id]` maps the student's embedding rows back to the
+teacher's.
 """
 
 from __future__ import annotations
 
 import itertools
 import json
+import logging
 from collections import Counter
 from collections.abc import Iterable
 from pathlib import Path
@@ -17,6 +22,8 @@ from pathlib import Path
 from tokenizers import Tokenizer
 
 from distill.errors import EdgekitError
+
+log = logging.getLogger("edgekit")
 
 
 def _word_markers(model: dict) -> tuple[str, str]:
@@ -52,16 +59,51 @@ def _scan(tokenizer: Tokenizer, texts: Iterable[str], batch: int = 4096
     return used, chars
 
 
-def prune(tokenizer_json: dict, texts: Iterable[str], fill_to: int = 0
-          ) -> tuple[dict, list[int]]:
-    """Return the student's tokenizer.json and `old_ids` (student id -> teacher id).
+def word_list(lang: str, size: int) -> list[tuple[str, float]]:
+    """The `size` most frequent words of `lang` with their frequencies, from `wordfreq`'s
+    lists (shipped inside its wheel, offline); [] for a language it does not cover."""
+    import wordfreq
 
-    With `fill_to`, the vocabulary has that size: when the text needs more pieces, the ones
-    it uses least are dropped (every single character of its languages stays, so any word
-    still encodes); when it needs fewer, it is topped up with the teacher's most frequent
-    pieces (highest Unigram score, or lowest WordPiece id) written only in the characters the
-    languages use: words the corpus lacks then stay whole instead of falling apart into
-    characters."""
+    code = {"nb": "nb", "no": "nb", "zh_CN": "zh", "zh_TW": "zh", "pt_BR": "pt"}.get(lang, lang)
+    if code not in wordfreq.available_languages():
+        return []
+    words: list[tuple[str, float]] = []
+    # bucket i holds the words of frequency 10^(-i/100): no tokenizer (jieba, MeCab) needed
+    for i, bucket in enumerate(wordfreq.get_frequency_list(code)):
+        words += [(w, 10 ** (-i / 100)) for w in bucket]
+        if len(words) >= size:
+            break
+    return words[:size]
+
+
+def word_list_mass(tokenizer: Tokenizer, words: list[tuple[str, float]]) -> Counter[int]:
+    """Each piece's share of the occurrences when the words are written with their
+    frequencies (total 1): how much of the language's text the piece carries."""
+    mass: Counter[int] = Counter()
+    if not words:
+        return mass
+    total = sum(f for _, f in words)
+    specials = set(tokenizer.encode("").ids)
+    for (_, f), enc in zip(words, tokenizer.encode_batch([w for w, _ in words]), strict=True):
+        for i in enc.ids:
+            if i not in specials:
+                mass[i] += f / total
+    return mass
+
+
+def prune(tokenizer_json: dict, texts: Iterable[str], fill_to: int = 0,
+          languages: Iterable[str] = (), words_per_language: int = 0
+          ) -> tuple[dict, list[int], list[float]]:
+    """Return the student's tokenizer.json, `old_ids` (student id -> teacher id) and each
+    kept piece's mass (module docstring; the corpus's share when no word lists are used).
+
+    With `languages` and `words_per_language`, each language's word list adds its mass
+    (wordfreq) and its characters. With `fill_to`, the vocabulary has that size: the pieces
+    with the least mass are dropped (every single character stays, so any word still
+    encodes); when the sources name fewer pieces, it is topped up with the teacher's most
+    frequent pieces (highest Unigram score, or lowest WordPiece id) written only in the
+    characters the languages use: words the sources lack then stay whole instead of falling
+    apart into characters."""
     tokenizer = Tokenizer.from_str(json.dumps(tokenizer_json))
     tokenizer.no_truncation()
     tokenizer.no_padding()
@@ -69,6 +111,15 @@ def prune(tokenizer_json: dict, texts: Iterable[str], fill_to: int = 0
     start, cont = _word_markers(model)
     pieces = _pieces(model)
     used, chars = _scan(tokenizer, texts)
+    corpus_total = sum(used.values()) or 1
+    mass: Counter[int] = Counter({i: n / corpus_total for i, n in used.items()})
+    for lang in languages if words_per_language else ():
+        words = word_list(lang, words_per_language)
+        if not words:
+            log.warning("no word frequencies for language %r: its pieces come from the "
+                        "corpus alone", lang)
+        mass.update(word_list_mass(tokenizer, words))
+        chars.update(c for w, _ in words for c in w)
     singles = {start + c for c in chars} | {cont + c for c in chars} | set(chars)
     keep = {i for i, p in enumerate(pieces) if p in singles}
     keep.update(tok["id"] for tok in tokenizer_json.get("added_tokens", []))
@@ -76,7 +127,7 @@ def prune(tokenizer_json: dict, texts: Iterable[str], fill_to: int = 0
         keep.add(model["unk_id"])
     if model["type"] == "WordPiece":
         keep.add(model["vocab"][model.get("unk_token", "[UNK]")])
-    ranked = [i for i, _ in used.most_common() if i not in keep]
+    ranked = [i for i, _ in mass.most_common() if i not in keep]
     room = max(0, fill_to - len(keep)) if fill_to else len(ranked)
     keep.update(ranked[:room])
     if fill_to > len(keep):
@@ -90,7 +141,7 @@ def prune(tokenizer_json: dict, texts: Iterable[str], fill_to: int = 0
         keep.update(candidates[: fill_to - len(keep)])
     old_ids = sorted(keep)
     new_id = {old: new for new, old in enumerate(old_ids)}
-    return _remap(tokenizer_json, old_ids, new_id), old_ids
+    return _remap(tokenizer_json, old_ids, new_id), old_ids, [mass[i] for i in old_ids]
 
 
 def _remap(tj: dict, old_ids: list[int], new_id: dict[int, int]) -> dict:

@@ -78,7 +78,8 @@ def distill(preset: str | None = None, out: str | Path = "build/student",
                                      corpus=Path(corpus), **common))
     else:
         run_distill(DistillConfig(teacher=teacher or p["teacher"], corpus=Path(corpus),
-                                  **common))
+                                  vocab_languages=["en", *p["languages"]],
+                                  vocab_words=p["data"].get("vocab_words", 0), **common))
     return out
 
 

@@ -58,7 +58,7 @@ def test_parameters_are_shared_across_recurrences():
 
 
 def test_save_and_load_round_trip(tmp_path, teacher):
-    tj, old_ids = prune(load_tokenizer_json(teacher.folder / "tokenizer.json"), TEXTS)
+    tj, old_ids, _ = prune(load_tokenizer_json(teacher.folder / "tokenizer.json"), TEXTS)
     model = Student(tiny(vocab_size=len(old_ids))).eval()
     save_student(model, tj, tmp_path / "s", extra={"training": {"note": "x"}})
     assert sorted(p.name for p in (tmp_path / "s").iterdir()) == [
@@ -70,7 +70,7 @@ def test_save_and_load_round_trip(tmp_path, teacher):
 
 
 def test_pruned_vocabulary_tokenises_like_the_teacher(teacher):
-    tj, old_ids = prune(load_tokenizer_json(teacher.folder / "tokenizer.json"), TEXTS)
+    tj, old_ids, _ = prune(load_tokenizer_json(teacher.folder / "tokenizer.json"), TEXTS)
     assert len(old_ids) < 5000  # from 250k
     student_tok = Tokenizer.from_str(json.dumps(tj))
     for text in TEXTS:
@@ -91,7 +91,7 @@ def test_pruned_vocabulary_has_the_asked_size_and_keeps_the_frequent_pieces(teac
     needed = len(prune(tj_json, TEXTS)[1])
     texts = TEXTS + ["la la la la la la la"]  # "la" is frequent: it must survive the cap
     size = needed - 5
-    tj, old_ids = prune(tj_json, texts, fill_to=size)
+    tj, old_ids, _ = prune(tj_json, texts, fill_to=size)
     assert len(old_ids) == size
     student_tok = Tokenizer.from_str(json.dumps(tj))
     assert "▁la" in student_tok.encode("la").tokens
@@ -103,9 +103,52 @@ def test_pruned_vocabulary_has_the_asked_size_and_keeps_the_frequent_pieces(teac
     assert len(prune(tj_json, TEXTS, fill_to=needed + 50)[1]) == needed + 50  # topped up
 
 
+def test_word_lists_rank_the_pieces_of_each_language(teacher, caplog):
+    """German's frequent words keep their pieces though the corpus has no German sentence;
+    a language without a word list warns and leaves its text to the corpus."""
+    tj_json = load_tokenizer_json(teacher.folder / "tokenizer.json")
+    texts = ["Ouvrir le fichier"]
+    with caplog.at_level("WARNING", logger="edgekit"):
+        tj, old_ids, mass = prune(tj_json, texts, fill_to=3000, languages=["de", "tlh"],
+                                  words_per_language=5000)
+    assert "'tlh'" in caplog.text
+    assert len(old_ids) == len(mass) == 3000
+    tok = Tokenizer.from_str(json.dumps(tj))
+    for word in ("und", "nicht", "werden"):
+        assert tok.encode(word).tokens[1:-1] == teacher.tokenizer.encode(word).tokens[1:-1]
+    assert "▁fichier" in tok.encode("fichier").tokens  # the corpus's pieces stay too
+    by_piece = dict(zip(tok.get_vocab(), [0.0] * len(old_ids), strict=True))
+    by_piece.update({p: mass[i] for p, i in tok.get_vocab().items()})
+    assert by_piece["▁und"] > by_piece["▁werden"] > 0
+
+
+def test_mass_weighted_svd_keeps_the_frequent_pieces_closer(teacher):
+    """At E=16, weighting the SVD by the pieces' mass must reconstruct the heavy pieces'
+    teacher rows better than the plain SVD does, and the light ones worse."""
+    tj_json = load_tokenizer_json(teacher.folder / "tokenizer.json")
+    _, old_ids, mass = prune(tj_json, TEXTS, fill_to=2000, languages=["fr"],
+                             words_per_language=3000)
+    word = next(v for k, v in teacher.model.state_dict().items()
+                if k.endswith("embeddings.word_embeddings.weight"))[old_ids]
+    heavy = torch.tensor(mass) >= torch.tensor(mass).quantile(0.95)
+
+    def error(weighted: bool) -> tuple[float, float]:
+        cfg = StudentConfig(vocab_size=len(old_ids), embed_dim=16, num_layers=1,
+                            num_recurrences=1, max_len=16, pad_id=0)
+        student = Student(cfg)
+        init_from_teacher(student, teacher.model, old_ids, mass if weighted else None)
+        with torch.no_grad():
+            rebuilt = student.token_embed.weight @ student.embed_proj.weight.T
+        err = (rebuilt - word).norm(dim=1)
+        return float(err[heavy].mean()), float(err[~heavy].mean())
+
+    (heavy_w, light_w), (heavy_p, light_p) = error(True), error(False)
+    assert heavy_w < heavy_p and light_w > light_p
+
+
 def test_init_from_teacher_reproduces_the_teacher(teacher):
     """All 12 layers, no bottleneck, one pass: the student *is* the teacher."""
-    tj, old_ids = prune(load_tokenizer_json(teacher.folder / "tokenizer.json"), TEXTS)
+    tj, old_ids, _ = prune(load_tokenizer_json(teacher.folder / "tokenizer.json"), TEXTS)
     cfg = StudentConfig(vocab_size=len(old_ids), embed_dim=384, num_layers=12,
                         num_recurrences=1, max_len=64, pad_id=old_ids.index(1))
     student = Student(cfg)
@@ -123,7 +166,7 @@ def test_init_from_teacher_reproduces_the_teacher(teacher):
 def test_a_narrower_feed_forward_keeps_the_teachers_strongest_neurons(teacher):
     """Silence half of each teacher layer's feed-forward neurons: a student with half the
     width must keep exactly the others, so it computes what the full-width one does."""
-    tj, old_ids = prune(load_tokenizer_json(teacher.folder / "tokenizer.json"), TEXTS)
+    tj, old_ids, _ = prune(load_tokenizer_json(teacher.folder / "tokenizer.json"), TEXTS)
     silenced = copy.deepcopy(teacher.model)
     gen = torch.Generator().manual_seed(0)
     for layer in silenced.encoder.layer[:2]:
