@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import tempfile
@@ -12,18 +13,76 @@ from pathlib import Path
 
 from distill.errors import EdgekitError
 
+# In every folder edgekit writes: the next run may replace it without --force
+MARKER = ".edgekit"
+
+
+def written_by_edgekit(folder: Path) -> bool:
+    """The marker, or (folders from before it) the files of an edgekit corpus, student,
+    bundle or report."""
+    if (folder / MARKER).is_file() or all((folder / f).is_file() for f in ("train.tsv",
+                                                                            "dev.tsv")):
+        return True
+    for name, key in (("manifest.json", "schema"), ("report.json", "schema"),
+                      ("config.json", "format")):
+        try:
+            value = json.loads((folder / name).read_text()).get(key, "")
+        except (OSError, ValueError, AttributeError):
+            continue
+        if isinstance(value, str) and value.startswith("edgekit"):
+            return True
+    return False
+
+
+def check_output(dest: Path, force: bool = False) -> None:
+    """Refuse, before any work, an output folder edgekit must not replace or cannot write:
+    a file, a folder edgekit did not write (no MARKER) unless `force`, the current folder,
+    one above it or the home folder (even with `force`), or a place without write access."""
+    dest = Path(dest)
+    full = dest.resolve()
+    if full == Path.home().resolve() or full in [Path.cwd().resolve(), *Path.cwd().resolve()
+                                                 .parents]:
+        raise EdgekitError(f"--out {dest} would replace the folder you work in; "
+                           "choose a new folder")
+    if dest.exists() and not dest.is_dir():
+        raise EdgekitError(f"--out {dest} is a file; choose a folder")
+    if dest.is_dir() and not force and not written_by_edgekit(dest) and any(dest.iterdir()):
+        raise EdgekitError(f"--out {dest} exists and edgekit did not write it; choose a new "
+                           "folder, or pass --force to replace it")
+    above = full.parent
+    while not above.exists():
+        above = above.parent
+    if not above.is_dir():
+        raise EdgekitError(f"cannot write --out {dest}: {above} is a file")
+    if not os.access(above, os.W_OK | os.X_OK):
+        raise EdgekitError(f"cannot write --out {dest}: {above} is not writable")
+
+
+def _remove_stale(dest: Path) -> None:
+    """Temporary folders of killed runs for `dest` (their process is gone)."""
+    for tmp in dest.parent.glob(f".{dest.name}.*.tmp"):
+        pid = tmp.name[len(dest.name) + 2:].split(".")[0]
+        if pid.isdigit() and not Path(f"/proc/{pid}").exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+
 
 @contextmanager
 def atomic_dir(dest: Path) -> Iterator[Path]:
-    """Yield an empty temporary folder beside `dest`; on success it replaces `dest`."""
+    """Yield an empty temporary folder beside `dest`; on success it replaces `dest`, marked
+    as edgekit's (MARKER). Whether `dest` may be replaced is `check_output`'s question,
+    asked before the work starts."""
     dest = Path(dest)
     dest.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", suffix=".tmp", dir=dest.parent))
+    _remove_stale(dest)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{dest.name}.{os.getpid()}.", suffix=".tmp",
+                                dir=dest.parent))
     umask = os.umask(0)
     os.umask(umask)
     tmp.chmod(0o777 & ~umask)  # mkdtemp makes it private; the result is an ordinary folder
     try:
         yield tmp
+        (tmp / MARKER).write_text("written by edgekit: the next run writing here replaces "
+                                  "this folder\n")
         if dest.exists():
             old = dest.with_name(f".{dest.name}.old")
             shutil.rmtree(old, ignore_errors=True)

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 from distill.errors import EdgekitError
+from distill.fsutil import check_output
 from distill.name_text import PER_LANG
 from export.bundle import TARGETS
 from export.runtimes import RUNTIMES
@@ -269,6 +270,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help='your own JSON lines {"en": ..., "fr": ...} (repeatable)')
     mono_option(s)
     s.add_argument("--no-gettext", action="store_true", help="use only your own files")
+    s.add_argument("--force", action="store_true", help="replace --out even if edgekit did "
+                   "not write it")
     s.set_defaults(func=cmd_data)
 
     def task_options(s: argparse.ArgumentParser) -> None:
@@ -295,6 +298,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--tatoeba", help="end with the Tatoeba evaluation (folder of tatoeba.* "
                    "files)")
     s.add_argument("--sts17", help="end with the STS17 evaluation (folder of STS17.*.tsv)")
+    s.add_argument("--force", action="store_true", help="replace --out even if edgekit did "
+                   "not write it")
     s.set_defaults(func=cmd_distill)
 
     s = sub.add_parser("eval", help="Tatoeba, STS17 and dev-split evaluation of a model")
@@ -317,6 +322,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--base", type=_nonempty, help="encoder to fine-tune (default: the ner "
                    "preset's teacher)")
     s.add_argument("--steps", type=int, help="override the ner preset's fine-tuning steps")
+    s.add_argument("--force", action="store_true", help="replace --out even if edgekit did "
+                   "not write it")
     s.set_defaults(func=cmd_ner_teacher)
 
     s = sub.add_parser("name-text", help="write name-rich sentences per language (Faker "
@@ -326,6 +333,8 @@ def build_parser() -> argparse.ArgumentParser:
                    f"(default {PER_LANG})")
     s.add_argument("--langs", type=_langs, help="comma-separated (default: all with "
                    "templates: en de ru es pt sv fr zh)")
+    s.add_argument("--force", action="store_true", help="replace --out even if edgekit did "
+                   "not write it")
     s.set_defaults(func=cmd_name_text)
 
     def bundle_options(s: argparse.ArgumentParser, default_target: str) -> None:
@@ -345,6 +354,8 @@ def build_parser() -> argparse.ArgumentParser:
                    "manifest")
     s.add_argument("--sts17", help="STS17 folder: evaluate the model, record it in the "
                    "manifest")
+    s.add_argument("--force", action="store_true", help="replace --out even if edgekit did "
+                   "not write it")
     s.set_defaults(func=cmd_export)
 
     s = sub.add_parser("build", help="data -> distill -> export -> bundle -> quick benchmark")
@@ -364,6 +375,8 @@ def build_parser() -> argparse.ArgumentParser:
                    "assets receive the bundle (target android; default android_demo)")
     s.add_argument("--steps", type=int, help="override the preset's training steps")
     mono_option(s)
+    s.add_argument("--force", action="store_true", help="replace --out even if edgekit did "
+                   "not write it")
     s.set_defaults(func=cmd_build)
 
     s = sub.add_parser("bench", help="benchmark a bundle against its teacher under device "
@@ -385,6 +398,8 @@ def build_parser() -> argparse.ArgumentParser:
                    "~10 GB, ~10 min; cached)")
     s.add_argument("--repeats", type=int, default=2, help="emulated forwards per length "
                    "(default 2)")
+    s.add_argument("--force", action="store_true", help="replace --out even if edgekit did "
+                   "not write it")
     s.set_defaults(func=cmd_bench)
 
     s = sub.add_parser("embed", help="embed texts with a bundle, one JSON line per text")
@@ -411,10 +426,24 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def _outputs(args: argparse.Namespace) -> list[Path]:
+    """The folders a command will replace: checked before it starts."""
+    out = getattr(args, "out", None)
+    if out is None:
+        return []
+    if args.command == "build":  # a work folder: these are the ones replaced inside it
+        return [Path(out) / name for name in ("corpus", "student", "bundle")]
+    if args.command == "distill" and not args.corpus:
+        return [Path(out), Path(f"{out}.corpus")]
+    return [Path(out)]
+
+
 def main(argv: list[str] | None = None) -> int:
     _setup_logging()
     args = build_parser().parse_args(argv)
     try:
+        for out in _outputs(args):
+            check_output(out, getattr(args, "force", False))
         code = args.func(args)
     except EdgekitError as e:
         print(f"edgekit: error: {e}", file=sys.stderr)

@@ -88,3 +88,68 @@ def test_no_gettext_reads_only_the_users_files(tmp_path, capsys):
     stats = json.loads((tmp_path / "c" / "stats.json").read_text())
     assert list(stats) == ["es"]
     assert stats["es"]["train"] + stats["es"]["dev"] == 40
+
+
+@pytest.mark.parametrize("command", [
+    ["data", "--preset", "tiny"], ["distill", "--preset", "tiny"], ["build", "--preset", "tiny"],
+    ["export", "intfloat/multilingual-e5-small"], ["bench", "{tmp}/bundle"],
+    ["name-text"],
+])
+def test_a_folder_edgekit_did_not_write_survives_out(tmp_path, command, capsys):
+    """Refused before any work, one line naming --force, nothing touched."""
+    mine = tmp_path / "mine"
+    target = mine / "corpus" if command[0] == "build" else mine
+    target.mkdir(parents=True)
+    (target / "keep").write_text("x")
+    args = [a.replace("{tmp}", str(tmp_path)) for a in command] + ["--out", str(mine)]
+    assert main(args) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "edgekit did not write it" in err[0] and "--force" in err[0]
+    assert (target / "keep").read_text() == "x"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["mine"]
+
+
+@pytest.mark.parametrize("out, message", [
+    ("{tmp}/file", "is a file; choose a folder"),
+    ("{tmp}/file/sub", "cannot write --out {tmp}/file/sub: {tmp}/file is a file"),
+    (".", "would replace the folder you work in"),
+    ("..", "would replace the folder you work in"),
+])
+def test_outputs_that_cannot_be_written_are_refused_first(tmp_path, out, message, capsys,
+                                                          monkeypatch):
+    (tmp_path / "file").write_text("x")
+    monkeypatch.chdir(tmp_path)
+    out, message = (x.replace("{tmp}", str(tmp_path)) for x in (out, message))
+    assert main(["data", "--preset", "tiny", "--out", out, "--force"]) == 2
+    assert message in capsys.readouterr().err
+    assert (tmp_path / "file").read_text() == "x"
+
+
+def test_own_output_is_replaced_and_force_replaces_a_foreign_one(tmp_path, capsys):
+    tsv = tmp_path / "es.tsv"
+    tsv.write_text("".join(f"Sentence number {i} here\tFrase número {i} aquí\n"
+                           for i in range(40)), encoding="utf-8")
+    out = tmp_path / "c"
+    args = ["data", "--no-gettext", "--tsv", f"es={tsv}", "--out", str(out)]
+    assert main(args) == 0
+    assert main(args) == 0  # edgekit's own folder: replaced without --force
+    (out / ".edgekit").unlink()
+    (out / "stats.json").unlink()
+    (out / "train.tsv").unlink()  # no longer recognisable as a corpus
+    assert main(args) == 2
+    assert main([*args, "--force"]) == 0
+    assert (out / "stats.json").is_file() and (out / ".edgekit").is_file()
+
+
+def test_a_killed_runs_temporary_folder_is_removed_by_the_next_run(tmp_path):
+    from distill.fsutil import atomic_dir
+
+    stale = tmp_path / ".out.999999999.abcd.tmp"  # no such process
+    stale.mkdir()
+    (stale / "half").write_text("x")
+    live = tmp_path / f".out.{os.getpid()}.efgh.tmp"  # a run still going: left alone
+    live.mkdir()
+    with atomic_dir(tmp_path / "out") as tmp:
+        (tmp / "done").write_text("y")
+    assert not stale.exists() and live.exists()
+    assert (tmp_path / "out" / "done").read_text() == "y"

@@ -101,7 +101,7 @@ def test_build_android_tiny_through_the_cli(tmp_path, edgekit_cache):
     assets = Bundle.load(android / "app/src/main/assets/edgekit")
     assert assets.manifest == bundle.manifest
     assert sorted(p.name for p in assets.folder.iterdir()) == [
-        "golden.json", "manifest.json", "model.onnx", "model.pte", "tokenizer.json"]
+        ".edgekit", "golden.json", "manifest.json", "model.onnx", "model.pte", "tokenizer.json"]
     speed = json.loads((tmp_path / "build" / "quick-bench.json").read_text())
     assert set(speed) == {"executorch-int8", "onnx-int8"}
     assert all(r["sentences_per_s"] > 0 for r in speed.values())

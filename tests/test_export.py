@@ -103,7 +103,7 @@ def test_android_target_keeps_only_what_the_app_needs(tmp_path, student_dir):
     out = tmp_path / "android"
     m = export_bundle(student_dir, out, target="android", precision="fp32")
     assert sorted(p.name for p in out.iterdir()) == [
-        "golden.json", "manifest.json", "model.onnx", "model.pte", "tokenizer.json"]
+        ".edgekit", "golden.json", "manifest.json", "model.onnx", "model.pte", "tokenizer.json"]
     assert [(x["runtime"], x["precision"]) for x in m["models"]] == [
         ("executorch", "fp32"), ("onnx", "fp32")]
     b = Bundle.load(out)

@@ -62,7 +62,7 @@ def test_save_and_load_round_trip(tmp_path, teacher):
     model = Student(tiny(vocab_size=len(old_ids))).eval()
     save_student(model, tj, tmp_path / "s", extra={"training": {"note": "x"}})
     assert sorted(p.name for p in (tmp_path / "s").iterdir()) == [
-        "config.json", "model.safetensors", "tokenizer.json"]
+        ".edgekit", "config.json", "model.safetensors", "tokenizer.json"]
     loaded = StudentEncoder.load(tmp_path / "s")
     assert loaded.info["training"] == {"note": "x"}
     direct = StudentEncoder(model, Tokenizer.from_str(json.dumps(tj))).encode(TEXTS)
