@@ -52,12 +52,14 @@ def build_preset_corpus(preset: dict, out: Path, langs: list[str] | None = None,
 def distill(preset: str | None = None, out: str | Path = "build/student",
             corpus: str | Path | None = None, teacher: str | None = None,
             steps: int | None = None, recipe: str | None = None, task: str = "embedding",
-            ner_train: str | Path | None = None) -> Path:
+            ner_train: str | Path | None = None, langs: list[str] | None = None) -> Path:
     """Distil a student with a preset (the task's default: `default` or `ner`) and its
     recipe, or `recipe`; builds the preset's corpus when none is given. `task="ner"` needs
     `ner_train`, a folder of IOB2 files; without `teacher` the preset's teacher is
     fine-tuned on it first (once, cached)."""
     p = preset_for_task(preset, task)
+    if langs:  # the corpus and the vocabulary are built for these languages
+        p["languages"] = list(langs)
     stages = load_recipe(recipe or p["recipe"], p["task"])
     if task == "ner" and not ner_train:
         raise EdgekitError("--task ner needs --ner-train DIR: Universal NER IOB2 files")
@@ -166,10 +168,12 @@ def build(target: str = "android", preset: str | None = None, out: str | Path = 
           tatoeba: str | Path | None = None, sts17: str | Path | None = None,
           android_dir: str | Path = "android_demo", steps: int | None = None,
           task: str = "embedding", ner_train: str | Path | None = None,
-          uner_pud: str | Path | None = None, mono: Sequence[str] = ()) -> Path:
+          uner_pud: str | Path | None = None, mono: Sequence[str] = (),
+          langs: list[str] | None = None) -> Path:
     """data -> distill -> (eval) -> export + parity -> bundle -> quick benchmark, and for
     target android a copy into the demo app's assets. `mono`: LANG=PATH monolingual text
-    added to the corpus. Returns the bundle folder."""
+    added to the corpus; `langs`: the languages instead of the preset's. Returns the bundle
+    folder."""
     check_options(target, precision, embedding_bits)  # fail before the long work
     p = preset_for_task(preset, task)
     if task == "ner" and not ner_train:
@@ -183,10 +187,10 @@ def build(target: str = "android", preset: str | None = None, out: str | Path = 
     started = time.time()
     step = _steps(5 if target == "android" else 4)
     step("corpus")
-    build_preset_corpus(p, out / "corpus", mono=mono)
+    build_preset_corpus(p, out / "corpus", langs, mono=mono)
     step("distill")
     student = distill(preset, out / "student", corpus=out / "corpus", teacher=teacher,
-                      steps=steps, task=task, ner_train=ner_train)
+                      steps=steps, task=task, ner_train=ner_train, langs=langs)
     quality = {}
     if task == "embedding" and (tatoeba or sts17):
         result = evaluate_model(StudentEncoder.load(student), tatoeba, sts17)

@@ -34,6 +34,19 @@ def _nonempty(value: str) -> str:
     return value
 
 
+def _at_least(low: int):
+    """An int argument type refusing values below `low` (argparse: one error, exit 2)."""
+    def parse(value: str) -> int:
+        try:
+            number = int(value)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{value!r} is not a whole number") from None
+        if number < low:
+            raise argparse.ArgumentTypeError(f"must be at least {low}, not {number}")
+        return number
+    return parse
+
+
 def _langs(value: str) -> list[str]:
     langs = [x.strip() for x in value.split(",") if x.strip()]
     if not langs:
@@ -75,7 +88,7 @@ def cmd_distill(args: argparse.Namespace) -> None:
                   uner_pud=args.uner_pud)
     out = distill(preset=args.preset, out=args.out, corpus=args.corpus, teacher=args.teacher,
                   steps=args.steps, recipe=args.recipe, task=args.task,
-                  ner_train=args.ner_train)
+                  ner_train=args.ner_train, langs=args.langs)
     info = json.loads((out / "config.json").read_text())["training"]
     dev = "dev_f1" if args.task == "ner" else "dev_retrieval"
     figure = info[dev] if args.task == "ner" else info[dev]["mean"]
@@ -134,7 +147,7 @@ def cmd_build(args: argparse.Namespace) -> None:
 
     out = build(args.target, args.preset, args.out, args.teacher, args.precision,
                 args.embedding_bits, args.tatoeba, args.sts17, args.android_dir, args.steps,
-                args.task, args.ner_train, args.uner_pud, args.mono)
+                args.task, args.ner_train, args.uner_pud, args.mono, args.langs)
     _print_bundle(out)
 
 
@@ -262,8 +275,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--out", default="build/corpus", help="corpus folder (default build/corpus)")
     s.add_argument("--preset", default="default", help="languages and limits (default: default)")
     s.add_argument("--langs", type=_langs, help="comma-separated gettext language codes")
-    s.add_argument("--max-per-lang", type=int, help="pairs per language before the split "
-                   "(0: all)")
+    s.add_argument("--max-per-lang", type=_at_least(0), help="pairs per language before "
+                   "the split (0: all)")
     s.add_argument("--tsv", action="append", default=[], metavar="LANG=FILE",
                    help="your own en<TAB>xx pairs (repeatable)")
     s.add_argument("--jsonl", action="append", default=[], metavar="FILE",
@@ -292,7 +305,7 @@ def build_parser() -> argparse.ArgumentParser:
                    "preset's corpus)")
     s.add_argument("--teacher", type=_nonempty, help="teacher name or HF folder (default: the "
                    "preset's)")
-    s.add_argument("--steps", type=int, help="override the preset's training steps")
+    s.add_argument("--steps", type=_at_least(1), help="override the preset's training steps")
     s.add_argument("--recipe", help="ding, xtremedistil, tiny, or a .toml file (default: the "
                    "preset's)")
     s.add_argument("--tatoeba", help="end with the Tatoeba evaluation (folder of tatoeba.* "
@@ -300,6 +313,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--sts17", help="end with the STS17 evaluation (folder of STS17.*.tsv)")
     s.add_argument("--force", action="store_true", help="replace --out even if edgekit did "
                    "not write it")
+    s.add_argument("--langs", type=_langs, help="comma-separated gettext language codes "
+                   "(default: the preset's): the corpus and the vocabulary are built for them")
     s.set_defaults(func=cmd_distill)
 
     s = sub.add_parser("eval", help="Tatoeba, STS17 and dev-split evaluation of a model")
@@ -321,7 +336,8 @@ def build_parser() -> argparse.ArgumentParser:
                    "cache, where `--task ner` finds it)")
     s.add_argument("--base", type=_nonempty, help="encoder to fine-tune (default: the ner "
                    "preset's teacher)")
-    s.add_argument("--steps", type=int, help="override the ner preset's fine-tuning steps")
+    s.add_argument("--steps", type=_at_least(1), help="override the ner preset's "
+                   "fine-tuning steps")
     s.add_argument("--force", action="store_true", help="replace --out even if edgekit did "
                    "not write it")
     s.set_defaults(func=cmd_ner_teacher)
@@ -329,8 +345,8 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("name-text", help="write name-rich sentences per language (Faker "
                        "names in news templates) for --mono; print LANG=PATH lines")
     s.add_argument("--out", required=True, help="folder to write, one file per language")
-    s.add_argument("--per-lang", type=int, default=PER_LANG, help="sentences per language "
-                   f"(default {PER_LANG})")
+    s.add_argument("--per-lang", type=_at_least(1), default=PER_LANG,
+                   help=f"sentences per language (default {PER_LANG})")
     s.add_argument("--langs", type=_langs, help="comma-separated (default: all with "
                    "templates: en de ru es pt sv fr zh)")
     s.add_argument("--force", action="store_true", help="replace --out even if edgekit did "
@@ -373,10 +389,12 @@ def build_parser() -> argparse.ArgumentParser:
                    "manifest")
     s.add_argument("--android-dir", default="android_demo", help="the Android project whose "
                    "assets receive the bundle (target android; default android_demo)")
-    s.add_argument("--steps", type=int, help="override the preset's training steps")
+    s.add_argument("--steps", type=_at_least(1), help="override the preset's training steps")
     mono_option(s)
     s.add_argument("--force", action="store_true", help="replace --out even if edgekit did "
                    "not write it")
+    s.add_argument("--langs", type=_langs, help="comma-separated gettext language codes "
+                   "(default: the preset's): the corpus and the vocabulary are built for them")
     s.set_defaults(func=cmd_build)
 
     s = sub.add_parser("bench", help="benchmark a bundle against its teacher under device "
@@ -388,16 +406,16 @@ def build_parser() -> argparse.ArgumentParser:
                    "teacher, exported once into the edgekit cache)")
     s.add_argument("--no-teacher", action="store_true", help="measure the student alone")
     s.add_argument("--out", default="build/bench", help="report folder (default build/bench)")
-    s.add_argument("--runs", type=int, default=50, help="timed runs per sequence length "
-                   "(default 50)")
+    s.add_argument("--runs", type=_at_least(1), default=50, help="timed runs per sequence "
+                   "length (default 50)")
     s.add_argument("--emulate", action="append", metavar="CPU",
                    choices=["cortex-a53", "cortex-a76", "all"],
                    help="also run the .pte files on an emulated ARM64 core (cortex-a53, "
                    "cortex-a76 or all; repeatable): agreement with x86 and instructions per "
                    "forward. The first use sets up qemu and an arm64 root file system (root, "
                    "~10 GB, ~10 min; cached)")
-    s.add_argument("--repeats", type=int, default=2, help="emulated forwards per length "
-                   "(default 2)")
+    s.add_argument("--repeats", type=_at_least(1), default=2, help="emulated forwards per "
+                   "length (default 2)")
     s.add_argument("--force", action="store_true", help="replace --out even if edgekit did "
                    "not write it")
     s.set_defaults(func=cmd_bench)

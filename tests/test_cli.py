@@ -36,7 +36,6 @@ def run_cli(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
     (["embed", "--bundle", "{tmp}", "hello"], "is not an edgekit bundle (no manifest.json)"),
     (["similarity", "--bundle", "{tmp}/nope", "a", "b"], "bundle {tmp}/nope: no such folder"),
     (["name-text", "--out", "{tmp}/n", "--langs", "de,xx"], "no name templates for 'xx'"),
-    (["name-text", "--out", "{tmp}/n", "--per-lang", "0"], "--per-lang must be at least 1"),
 ])
 def test_user_mistakes_are_one_line_errors(tmp_path, args, message, capsys):
     args = [a.replace("{tmp}", str(tmp_path)) for a in args]
@@ -153,3 +152,16 @@ def test_a_killed_runs_temporary_folder_is_removed_by_the_next_run(tmp_path):
         (tmp / "done").write_text("y")
     assert not stale.exists() and live.exists()
     assert (tmp_path / "out" / "done").read_text() == "y"
+
+
+@pytest.mark.parametrize("args, message", [
+    (["distill", "--steps", "0"], "argument --steps: must be at least 1, not 0"),
+    (["build", "--steps", "-5"], "argument --steps: must be at least 1, not -5"),
+    (["data", "--max-per-lang", "-3"], "argument --max-per-lang: must be at least 0, not -3"),
+    (["name-text", "--out", "x", "--per-lang", "0"], "argument --per-lang: must be at least 1"),
+    (["bench", "b", "--runs", "many"], "argument --runs: 'many' is not a whole number"),
+])
+def test_numeric_flags_are_checked_by_the_parser(args, message):
+    result = run_cli(*args)
+    assert result.returncode == 2 and message in result.stderr
+    assert "Traceback" not in result.stderr

@@ -86,16 +86,21 @@ def test_tiny_preset_end_to_end(tmp_path, edgekit_cache, teacher):
 def test_build_android_tiny_through_the_cli(tmp_path, edgekit_cache):
     """The product's main job, small: data -> distill -> export + parity -> bundle -> quick
     benchmark -> copy into the app's assets."""
-    if not {"fr", "de"} <= set(available_languages()):
-        pytest.skip("needs French and German gettext catalogs")
+    if not {"fr", "es"} <= set(available_languages()):
+        pytest.skip("needs French and Spanish gettext catalogs")
     from export.bundle import Bundle
 
     android = tmp_path / "android_demo"
     android.mkdir()
     p = edgekit("build", "--target", "android", "--preset", "tiny", "--steps", "10",
-                "--out", str(tmp_path / "build"), "--android-dir", str(android))
+                "--langs", "fr,es", "--out", str(tmp_path / "build"),
+                "--android-dir", str(android))
     out, err = p.communicate()
     assert p.returncode == 0, err
+    # --langs replaces the preset's languages (fr, de) in the corpus and the student
+    assert set(json.loads((tmp_path / "build/corpus/stats.json").read_text())) == {"fr", "es"}
+    training = json.loads((tmp_path / "build/student/config.json").read_text())["training"]
+    assert training["languages"] == ["es", "fr"]
     assert "[5/5] copy into" in err and "parity with PyTorch" in out
     bundle = Bundle.load(tmp_path / "build" / "bundle")
     assets = Bundle.load(android / "app/src/main/assets/edgekit")
