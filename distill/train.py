@@ -33,7 +33,7 @@ from tqdm.auto import tqdm
 
 from distill.data import load_dev, read_rows, read_texts
 from distill.encoding import pad_batch, tokenize
-from distill.errors import EdgekitError
+from distill.errors import EdgekitError, Interrupted
 from distill.evaluate import dev_retrieval
 from distill.stages import (
     Stage,
@@ -381,8 +381,8 @@ def run_stages(stages: list[Stage], student: Student, loss_for: Callable[[Stage]
                               "log": log_rows}, ckpt)
             procs.barrier()
     except KeyboardInterrupt:  # between steps: at a stage's evaluation or checkpoint
-        raise EdgekitError(f"interrupted; the last checkpoint is in {work}: run the same "
-                           "command again to resume") from None
+        raise Interrupted(f"the last checkpoint is in {work}: run the same command again "
+                          "to resume") from None
     return log_rows
 
 
@@ -415,7 +415,11 @@ def _run_stage(i: int, n: int, stage: Stage, steps: int, loss_mod: nn.Module,
         sched.load_state_dict(resume["scheduler"])
         step = resume["step"]
 
+    saved = step  # where a resume starts: the checkpoint on disk (this stage's start)
+
     def save_checkpoint() -> None:
+        nonlocal saved
+        saved = step
         if procs.main:
             _atomic_save({"student": student.state_dict(), "proj": loss_mod.proj.state_dict(),
                           "optimizer": opt.state_dict(), "scheduler": sched.state_dict(),
@@ -460,9 +464,9 @@ def _run_stage(i: int, n: int, stage: Stage, steps: int, loss_mod: nn.Module,
         if not updating:
             save_checkpoint()
         bar.close()
-        raise EdgekitError(f"interrupted at stage {i + 1}/{n}, step {step}/{steps}; the "
-                           f"checkpoint is in {ckpt.parent}: run the same command again to "
-                           "resume") from None
+        raise Interrupted(f"stage {i + 1}/{n} saved at step {saved}/{steps} in "
+                          f"{ckpt.parent}: run the same command again to resume from "
+                          "there") from None
     bar.close()
     student.requires_grad_(True)
     return {k: round(v, 5) for k, v in running.items()}

@@ -8,7 +8,7 @@ import logging
 import sys
 from pathlib import Path
 
-from distill.errors import EdgekitError
+from distill.errors import EdgekitError, Interrupted
 from distill.fsutil import check_output
 from distill.name_text import PER_LANG
 from export.bundle import TARGETS
@@ -463,6 +463,9 @@ def main(argv: list[str] | None = None) -> int:
         for out in _outputs(args):
             check_output(out, getattr(args, "force", False))
         code = args.func(args)
+    except Interrupted as e:
+        print(f"edgekit: interrupted: {e}", file=sys.stderr)
+        return 130
     except EdgekitError as e:
         print(f"edgekit: error: {e}", file=sys.stderr)
         return 2
