@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import logging
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 from distill.errors import EdgekitError, Interrupted
@@ -165,9 +167,41 @@ def cmd_name_text(args: argparse.Namespace) -> None:
 
 
 def cmd_tag(args: argparse.Namespace) -> None:
-    texts = args.texts or [line.rstrip("\n") for line in sys.stdin]
-    for text, found in zip(texts, _bundle(args.bundle).tag(texts, args.runtime), strict=True):
-        print(json.dumps({"text": text, "entities": found}, ensure_ascii=False))
+    bundle = _bundle(args.bundle)
+    for texts in _text_chunks(args.texts):
+        for text, found in zip(texts, bundle.tag(texts, args.runtime), strict=True):
+            print(json.dumps({"text": text, "entities": found}, ensure_ascii=False))
+        sys.stdout.flush()
+
+
+def _text_chunks(texts: list[str], size: int = 256) -> Iterator[list[str]]:
+    """The arguments, or standard input `size` lines at a time: results print as each chunk
+    is done and memory stays bounded, whatever the input's length."""
+    if texts:
+        yield _utf8(texts, "text argument", 0)
+        return
+    lines = iter(sys.stdin)
+    done = 0
+    while True:
+        try:
+            chunk = [line.rstrip("\n") for line in itertools.islice(lines, size)]
+        except UnicodeDecodeError:
+            raise EdgekitError(f"standard input line {done + 1}... is not UTF-8 text") from None
+        if not chunk:
+            return
+        yield _utf8(chunk, "standard input line", done)
+        done += len(chunk)
+
+
+def _utf8(texts: list[str], what: str, offset: int) -> list[str]:
+    """`texts`, refused in one line where one is not UTF-8 (Python decodes undecodable
+    bytes of arguments and of stdin as lone surrogates)."""
+    for i, text in enumerate(texts):
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            raise EdgekitError(f"{what} {offset + i + 1} is not UTF-8 text") from None
+    return texts
 
 
 def _print_bundle(folder: Path) -> None:
@@ -189,15 +223,17 @@ def _bundle(path: str):
 
 
 def cmd_embed(args: argparse.Namespace) -> None:
-    texts = args.texts or [line.rstrip("\n") for line in sys.stdin]
-    vectors = _bundle(args.bundle).encode(texts, args.runtime)
-    for text, vector in zip(texts, vectors, strict=True):
-        print(json.dumps({"text": text, "embedding": [round(float(v), 6) for v in vector]},
-                         ensure_ascii=False))
+    bundle = _bundle(args.bundle)
+    for texts in _text_chunks(args.texts):
+        for text, vector in zip(texts, bundle.encode(texts, args.runtime), strict=True):
+            print(json.dumps({"text": text, "embedding": [round(float(v), 6) for v in vector]},
+                             ensure_ascii=False))
+        sys.stdout.flush()
 
 
 def cmd_similarity(args: argparse.Namespace) -> None:
-    print(f"{_bundle(args.bundle).similarity(args.a, args.b, args.runtime):.4f}")
+    a, b = _utf8([args.a, args.b], "text argument", 0)
+    print(f"{_bundle(args.bundle).similarity(a, b, args.runtime):.4f}")
 
 
 def cmd_bench(args: argparse.Namespace) -> int:

@@ -337,10 +337,13 @@ def verify(folder: Path) -> dict:
         raise EdgekitError(f"{folder} is not an edgekit bundle (schema {schema!r})")
     if schema != SCHEMA:
         raise EdgekitError(f"bundle {folder} has schema {schema}; this edgekit reads {SCHEMA}")
-    files = manifest.get("files") or {}
+    _check_fields(folder, manifest)
+    files = manifest["files"]
+    root = folder.resolve()
     for rel, meta in files.items():
         f = folder / rel
-        if Path(rel).is_absolute() or ".." in Path(rel).parts:
+        # resolved, so a symlinked folder inside the bundle cannot lead out of it either
+        if Path(rel).is_absolute() or not f.resolve().is_relative_to(root):
             raise EdgekitError(f"bundle {folder}: manifest names a file outside it: {rel}")
         if not f.is_file():
             raise EdgekitError(f"bundle {folder} is incomplete: {rel} is missing")
@@ -351,4 +354,54 @@ def verify(folder: Path) -> dict:
     for rel in needed:
         if rel not in files:
             raise EdgekitError(f"bundle {folder}: {rel} is not listed in manifest.json")
+    _check_tokenizer(folder, manifest["tokenizer"])
     return manifest
+
+
+# manifest keys a reader relies on: name -> type (a dict: the keys inside it)
+_FIELDS = {"max_seq_len": int, "tokenizer": {"file": str, "kind": str, "pad_id": int},
+           "models": list, "files": dict}
+_MODEL_FIELDS = {"runtime": str, "precision": str, "file": str}
+_FILE_FIELDS = {"size": int, "sha256": str}
+_TYPE_NAMES = {int: "a whole number", str: "a string", list: "a list", dict: "an object"}
+
+
+def _check_fields(folder: Path, manifest: dict) -> None:
+    """Every key a reader uses, present and of its type: one line naming the key."""
+    def need(where: str, value, fields: dict) -> None:
+        if not isinstance(value, dict):
+            raise EdgekitError(f"bundle {folder}: manifest.json: {where} must be an object")
+        for key, kind in fields.items():
+            if key not in value:
+                raise EdgekitError(f"bundle {folder}: manifest.json lacks {where}{key}")
+            if isinstance(kind, dict):
+                need(f"{where}{key}.", value[key], kind)
+            elif not isinstance(value[key], kind) or isinstance(value[key], bool):
+                raise EdgekitError(f"bundle {folder}: manifest.json: {where}{key} must be "
+                                   f"{_TYPE_NAMES[kind]}")
+    need("", manifest, _FIELDS)
+    if not manifest["models"]:
+        raise EdgekitError(f"bundle {folder}: manifest.json lists no models")
+    for i, model in enumerate(manifest["models"]):
+        need(f"models[{i}].", model, _MODEL_FIELDS)
+    for rel, meta in manifest["files"].items():
+        need(f"files.{rel}.", meta, _FILE_FIELDS)
+    if not 1 <= manifest["max_seq_len"] <= 8192:
+        raise EdgekitError(f"bundle {folder}: manifest.json: max_seq_len "
+                           f"{manifest['max_seq_len']} is out of range")
+
+
+def _check_tokenizer(folder: Path, spec: dict) -> None:
+    """The tokenizer file is of the kind the manifest declares and knows its pad id."""
+    try:
+        model = json.loads((folder / spec["file"]).read_text("utf-8"))["model"]
+        kind, vocab = model["type"].lower(), len(model["vocab"])
+    except (ValueError, KeyError, TypeError, AttributeError):
+        raise EdgekitError(f"bundle {folder}: {spec['file']} is not a tokenizers "
+                           "tokenizer.json") from None
+    if kind != spec["kind"]:
+        raise EdgekitError(f"bundle {folder}: the manifest declares a {spec['kind']} "
+                           f"tokenizer but {spec['file']} is {kind}")
+    if not 0 <= spec["pad_id"] < vocab:
+        raise EdgekitError(f"bundle {folder}: manifest.json: tokenizer.pad_id "
+                           f"{spec['pad_id']} is outside the vocabulary ({vocab} pieces)")

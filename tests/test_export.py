@@ -14,7 +14,7 @@ from tokenizers import Tokenizer
 
 from distill.errors import EdgekitError
 from distill.student import student_from_teacher
-from export.bundle import Bundle, export_bundle
+from export.bundle import Bundle, export_bundle, sha256
 from export.runtimes import executorch_runner, onnx_runner, torch_runner
 from export.to_pte import QuantizedEmbedding
 
@@ -184,6 +184,66 @@ def test_cli_refuses_a_corrupted_bundle_in_one_line(bundle_dir, tmp_path):
     assert p.returncode == 2
     assert "edgekit: error: bundle" in p.stderr and "golden.json" in p.stderr
     assert "Traceback" not in p.stderr
+
+
+def _edit_manifest(b, change) -> None:
+    m = json.loads((b / "manifest.json").read_text())
+    change(m)
+    (b / "manifest.json").write_text(json.dumps(m))
+
+
+def _bpe_tokenizer(b) -> None:
+    tj = json.loads((b / "tokenizer.json").read_text())
+    tj["model"] = {"type": "BPE", "vocab": {"a": 0, "b": 1}, "merges": []}
+    (b / "tokenizer.json").write_text(json.dumps(tj))
+    _edit_manifest(b, lambda m: m["files"]["tokenizer.json"].update(
+        size=(b / "tokenizer.json").stat().st_size, sha256=sha256(b / "tokenizer.json")))
+
+
+def _symlinked_outside(b) -> None:
+    """A symlinked sub-folder leading out of the bundle, its file's hash made to match."""
+    outside = b.parent / "outside"
+    outside.mkdir()
+    (outside / "secret").write_text("not the bundle's")
+    (b / "sub").symlink_to(outside)
+    _edit_manifest(b, lambda m: (m["tokenizer"].update(file="sub/secret"),
+                                 m["files"].update({"sub/secret": {
+                                     "size": 16, "sha256": sha256(outside / "secret")}})))
+
+
+@pytest.mark.parametrize("spoil, message", [
+    (lambda b: _edit_manifest(b, lambda m: m.pop("tokenizer")), "manifest.json lacks tokenizer"),
+    (lambda b: _edit_manifest(b, lambda m: m["files"]["model.pte"].update(size="big")),
+     "files.model.pte.size must be a whole number"),
+    (lambda b: _edit_manifest(b, lambda m: m.update(models="x")), "models must be a list"),
+    (lambda b: _edit_manifest(b, lambda m: m["tokenizer"].update(pad_id=10**12)),
+     "tokenizer.pad_id 1000000000000 is outside the vocabulary"),
+    (lambda b: _edit_manifest(b, lambda m: m.update(max_seq_len=0)), "max_seq_len 0 is out"),
+    (_symlinked_outside, "manifest names a file outside it: sub/secret"),
+    (_bpe_tokenizer, "declares a unigram tokenizer but tokenizer.json is bpe"),
+])
+def test_a_bad_manifest_is_one_line_naming_the_key(bundle_dir, tmp_path, spoil, message):
+    b = _copy(bundle_dir, tmp_path)
+    spoil(b)
+    p = subprocess.run([sys.executable, "-m", "edgekit.cli", "embed", "--bundle", str(b),
+                        "hello"], capture_output=True, text=True)
+    assert p.returncode == 2, p.stderr
+    assert p.stderr.count("\n") == 1 and message in p.stderr, p.stderr
+    assert p.stdout == ""
+
+
+def test_embed_streams_stdin_and_refuses_bad_utf8(bundle_dir):
+    run = [sys.executable, "-m", "edgekit.cli", "embed", "--bundle", str(bundle_dir)]
+    lines = [f"Sentence number {i}" for i in range(600)]  # three chunks
+    p = subprocess.run(run, input="\n".join(lines) + "\n", capture_output=True, text=True)
+    assert p.returncode == 0, p.stderr
+    out = [json.loads(x) for x in p.stdout.splitlines()]
+    assert [x["text"] for x in out] == lines
+    bundle = Bundle.load(bundle_dir)
+    assert np.allclose(out[599]["embedding"], bundle.encode([lines[599]])[0], atol=1e-5)
+    p = subprocess.run(run, input=b"fine\n\xff\xfe\n", capture_output=True)
+    assert p.returncode == 2 and b"standard input line 2 is not UTF-8 text" in p.stderr
+    assert b"Traceback" not in p.stderr
 
 
 # ------------------------------------------------------------------ components
