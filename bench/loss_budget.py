@@ -22,13 +22,14 @@ ROWS: list[tuple[str, tuple[str, int] | None, int, int, bool]] = [
     ("teacher as a student (no prompt)", None, 0, 12, False),
     ("vocabulary: 48k pieces ranked by the corpus", ("corpus", 48000), 0, 12, False),
     ("vocabulary: 48k pieces ranked by word lists + corpus", ("words", 48000), 0, 12, False),
+    ("vocabulary: 64k pieces ranked by word lists + corpus", ("words", 64000), 0, 12, False),
     ("vocabulary: 96k pieces ranked by word lists + corpus", ("words", 96000), 0, 12, False),
-    ("96k, SVD to E=128", ("words", 96000), 128, 12, False),
+    ("48k (corpus), SVD to E=128", ("corpus", 48000), 128, 12, False),
+    ("64k, SVD to E=128", ("words", 64000), 128, 12, False),
+    ("64k, mass-weighted SVD to E=128", ("words", 64000), 128, 12, True),
     ("96k, mass-weighted SVD to E=128", ("words", 96000), 128, 12, True),
-    ("96k, mass-weighted SVD to E=256", ("words", 96000), 256, 12, True),
-    ("96k, mass-weighted E=128, first 6 layers", ("words", 96000), 128, 6, True),
-    ("96k, mass-weighted E=128, first 4 layers", ("words", 96000), 128, 4, True),
     ("48k (corpus), SVD to E=128, first 4 layers", ("corpus", 48000), 128, 4, False),
+    ("64k, mass-weighted E=128, first 4 layers", ("words", 64000), 128, 4, True),
 ]
 
 

@@ -49,13 +49,24 @@ def check_output(dest: Path, force: bool = False) -> None:
     if dest.is_dir() and not force and not written_by_edgekit(dest) and any(dest.iterdir()):
         raise EdgekitError(f"--out {dest} exists and edgekit did not write it; choose a new "
                            "folder, or pass --force to replace it")
-    above = full.parent
+    _check_writable(dest, "--out")
+
+
+def check_output_file(path: Path, flag: str) -> None:
+    """Refuse, before any work, an output file that is a folder or cannot be written."""
+    if Path(path).is_dir():
+        raise EdgekitError(f"{flag} {path} is a folder; give a file name")
+    _check_writable(Path(path), flag)
+
+
+def _check_writable(dest: Path, flag: str) -> None:
+    above = Path(dest).resolve().parent
     while not above.exists():
         above = above.parent
     if not above.is_dir():
-        raise EdgekitError(f"cannot write --out {dest}: {above} is a file")
+        raise EdgekitError(f"cannot write {flag} {dest}: {above} is a file")
     if not os.access(above, os.W_OK | os.X_OK):
-        raise EdgekitError(f"cannot write --out {dest}: {above} is not writable")
+        raise EdgekitError(f"cannot write {flag} {dest}: {above} is not writable")
 
 
 def _remove_stale(dest: Path) -> None:

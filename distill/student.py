@@ -235,7 +235,13 @@ def save_student(model: Student, tokenizer_json: dict, out_dir: Path,
 
 def is_student_folder(path: Path) -> bool:
     cfg = Path(path) / "config.json"
-    return cfg.is_file() and json.loads(cfg.read_text()).get("format") == FORMAT
+    if not cfg.is_file():
+        return False
+    try:
+        raw = json.loads(cfg.read_text("utf-8"))
+    except (ValueError, OSError) as e:
+        raise EdgekitError(f"{cfg} is not valid JSON ({e})") from None
+    return isinstance(raw, dict) and raw.get("format") == FORMAT
 
 
 class StudentEncoder:
@@ -256,11 +262,16 @@ class StudentEncoder:
             raise EdgekitError(f"{folder} is not an edgekit student folder (config.json with "
                                f"format {FORMAT}); train one with `edgekit distill`")
         raw = json.loads((folder / "config.json").read_text())
-        config = StudentConfig(**{f.name: raw[f.name] for f in fields(StudentConfig)
-                                  if f.name in raw})
-        model = Student(config)
-        model.load_state_dict(load_file(folder / "model.safetensors"))
-        return cls(model, Tokenizer.from_file(str(folder / "tokenizer.json")), str(folder), raw)
+        try:
+            config = StudentConfig(**{f.name: raw[f.name] for f in fields(StudentConfig)
+                                      if f.name in raw})
+            model = Student(config)
+            model.load_state_dict(load_file(folder / "model.safetensors"))
+            tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
+        except Exception as e:  # wrong types, shapes, a truncated file: the folder is damaged
+            reason = str(e).strip().splitlines()[0][:200] if str(e).strip() else type(e).__name__
+            raise EdgekitError(f"student folder {folder} is damaged: {reason}") from None
+        return cls(model, tokenizer, str(folder), raw)
 
     def num_parameters(self) -> int:
         return num_parameters(self.model)

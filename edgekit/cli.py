@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from distill.errors import EdgekitError, Interrupted
-from distill.fsutil import check_output
+from distill.fsutil import check_output, check_output_file
 from distill.name_text import PER_LANG
 from export.bundle import TARGETS
 from export.runtimes import RUNTIMES
@@ -498,6 +498,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         for out in _outputs(args):
             check_output(out, getattr(args, "force", False))
+        if getattr(args, "json", None):
+            check_output_file(Path(args.json), "--json")
         code = args.func(args)
     except Interrupted as e:
         print(f"edgekit: interrupted: {e}", file=sys.stderr)

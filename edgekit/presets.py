@@ -6,6 +6,7 @@ and its recipe; a recipe (TOML) lists the stages of the distillation (`distill.s
 
 from __future__ import annotations
 
+from dataclasses import fields
 from pathlib import Path
 
 from distill.errors import EdgekitError
@@ -23,9 +24,61 @@ def preset_names() -> list[str]:
 TASKS = {"embedding": "sentence-embedding", "ner": "token-classification"}
 
 
+# what a preset may hold: table -> key -> type; a dataclass's fields are its table's keys
+_DATA = {"max_per_lang": int, "dev_percent": float, "vocab_size": int, "vocab_words": int}
+_AT_LEAST_ONE = {"steps", "batch_size", "embed_dim", "hidden_size", "num_layers",
+                 "num_recurrences", "num_heads", "intermediate_size", "max_len",
+                 "checkpoint_every"}
+
+
+def _fields_of(cls, skip: tuple[str, ...] = ()) -> dict[str, type]:
+    kinds = {"int": int, "float": float, "str": str}
+    return {f.name: kinds[f.type] for f in fields(cls) if f.name not in skip
+            and f.type in kinds}
+
+
+def check_preset(preset: dict, where: str) -> None:
+    """Types, ranges and unknown keys of a preset, each refused in one line naming the key."""
+    from distill.ner_train import TeacherTuning
+    from distill.student import StudentConfig
+    from distill.train import TrainConfig
+
+    top = {"teacher": str, "languages": list, "recipe": str, "task": str, "data": dict,
+           "student": dict, "train": dict, "ner_teacher": dict}
+    tables = {"data": _DATA, "train": _fields_of(TrainConfig),
+              "student": _fields_of(StudentConfig, ("vocab_size", "pad_id", "teacher")),
+              "ner_teacher": _fields_of(TeacherTuning)}
+
+    def check(key: str, value, kind: type) -> None:
+        ok = (isinstance(value, (int, float)) if kind is float else isinstance(value, kind))
+        if isinstance(value, bool) or not ok:
+            raise EdgekitError(f"preset {where}: {key} must be {_KIND_NAMES[kind]}, not "
+                               f"{value!r}")
+        if kind in (int, float) and value < (1 if key.split(".")[-1] in _AT_LEAST_ONE else 0):
+            raise EdgekitError(f"preset {where}: {key} = {value} is out of range")
+
+    for key, value in preset.items():
+        if key not in top:
+            raise EdgekitError(f"preset {where}: unknown key {key!r} (known: "
+                               f"{', '.join(top)})")
+        check(key, value, top[key])
+        for sub, sub_value in (value.items() if key in tables else ()):
+            if sub not in tables[key]:
+                raise EdgekitError(f"preset {where}: unknown key {key}.{sub} (known: "
+                                   f"{', '.join(tables[key])})")
+            check(f"{key}.{sub}", sub_value, tables[key][sub])
+    if not all(isinstance(x, str) and x for x in preset["languages"]):
+        raise EdgekitError(f"preset {where}: languages must be language codes")
+
+
+_KIND_NAMES = {int: "a whole number", float: "a number", str: "a string", list: "a list",
+               dict: "a table"}
+
+
 def load_preset(name_or_path: str) -> dict:
     preset = load_named_toml(name_or_path, PRESET_DIR, "preset",
                              ("teacher", "languages", "recipe", "data", "student", "train"))
+    check_preset(preset, name_or_path)
     preset.setdefault("task", "sentence-embedding")
     if preset["task"] not in TASKS.values():
         raise EdgekitError(f"preset {name_or_path}: task {preset['task']!r} is not one of "

@@ -165,3 +165,68 @@ def test_numeric_flags_are_checked_by_the_parser(args, message):
     result = run_cli(*args)
     assert result.returncode == 2 and message in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def _preset(tmp: Path, change: str) -> str:
+    """The tiny preset with one line changed, as a user's file."""
+    from edgekit.presets import PRESET_DIR
+
+    text = (PRESET_DIR / "tiny.toml").read_text()
+    old, new = change.split(" -> ")
+    assert old in text
+    (tmp / "p.toml").write_text(text.replace(old, new))
+    return str(tmp / "p.toml")
+
+
+def _student(tmp: Path, spoil: str) -> str:
+    """A real (untrained) student folder, then spoiled."""
+    from distill.student import Student, StudentConfig, save_student
+
+    tok = {"version": "1.0", "model": {"type": "WordPiece", "unk_token": "[UNK]",
+           "continuing_subword_prefix": "##", "max_input_chars_per_word": 100,
+           "vocab": {"[UNK]": 0, "[PAD]": 1, "a": 2}}, "pre_tokenizer": {"type": "Whitespace"}}
+    cfg = StudentConfig(vocab_size=3, embed_dim=4, hidden_size=8, num_layers=1,
+                        num_recurrences=1, num_heads=2, intermediate_size=8, max_len=8)
+    folder = tmp / "s"
+    save_student(Student(cfg), tok, folder)
+    config = json.loads((folder / "config.json").read_text())
+    if spoil == "truncated":
+        data = (folder / "model.safetensors").read_bytes()
+        (folder / "model.safetensors").write_bytes(data[: len(data) // 2])
+    elif spoil == "shape":
+        (folder / "config.json").write_text(json.dumps({**config, "embed_dim": 5}))
+    elif spoil == "type":
+        (folder / "config.json").write_text(json.dumps({**config, "num_layers": "two"}))
+    elif spoil == "json":
+        (folder / "config.json").write_text("{not json")
+    return str(folder)
+
+
+@pytest.mark.parametrize("make, args, message", [
+    (lambda t: _preset(t, "steps = 30 -> steps = \"thirty\""), ["distill", "--preset", "{x}"],
+     "train.steps must be a whole number, not 'thirty'"),
+    (lambda t: _preset(t, "embed_dim = 32 -> embed_dim = -4"), ["distill", "--preset", "{x}"],
+     "student.embed_dim = -4 is out of range"),
+    (lambda t: _preset(t, "seed = 0 -> seed = 0\nsede = 1"), ["distill", "--preset", "{x}"],
+     "unknown key train.sede"),
+    (lambda t: _preset(t, "recipe = \"tiny\" -> recipe = \"tiny\"\ncolour = 1"),
+     ["build", "--preset", "{x}"], "unknown key 'colour'"),
+    (lambda t: _student(t, "truncated"), ["eval", "{x}", "--corpus", "{x}"], "is damaged"),
+    (lambda t: _student(t, "shape"), ["export", "{x}", "--out", "{tmp}/b"], "is damaged"),
+    (lambda t: _student(t, "type"), ["export", "{x}", "--out", "{tmp}/b"], "is damaged"),
+    (lambda t: _student(t, "json"), ["export", "{x}", "--out", "{tmp}/b"], "is not valid JSON"),
+    (lambda t: (t / "f").write_text("x") and str(t / "f"),
+     ["eval", "intfloat/multilingual-e5-small", "--sts17", "{tmp}", "--json", "{x}/r.json"],
+     "cannot write --json"),
+    (lambda t: str(t), ["eval", "intfloat/multilingual-e5-small", "--sts17", "{tmp}",
+                        "--json", "{x}"], "--json {x} is a folder"),
+])
+def test_bad_files_handed_in_are_one_line_errors(tmp_path, make, args, message, capsys):
+    x = make(tmp_path)
+    args = [a.replace("{x}", x).replace("{tmp}", str(tmp_path)) for a in args]
+    before = sorted(p.name for p in tmp_path.rglob("*"))
+    assert main(args) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("edgekit: error: "), err
+    assert message.replace("{x}", x) in err[0]
+    assert sorted(p.name for p in tmp_path.rglob("*")) == before  # nothing written
