@@ -507,6 +507,11 @@ def main(argv: list[str] | None = None) -> int:
     except EdgekitError as e:
         print(f"edgekit: error: {e}", file=sys.stderr)
         return 2
+    except OSError as e:  # a full disk, a folder that became read-only: the outputs are
+        # written beside their destination, so nothing half-written is left in its place
+        where = f": {e.filename}" if e.filename else ""
+        print(f"edgekit: error: {e.strerror or e}{where}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         print("edgekit: interrupted", file=sys.stderr)
         return 130

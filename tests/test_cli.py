@@ -230,3 +230,17 @@ def test_bad_files_handed_in_are_one_line_errors(tmp_path, make, args, message, 
     assert len(err) == 1 and err[0].startswith("edgekit: error: "), err
     assert message.replace("{x}", x) in err[0]
     assert sorted(p.name for p in tmp_path.rglob("*")) == before  # nothing written
+
+
+def test_a_full_disk_is_one_line(tmp_path, capsys, monkeypatch):
+    import errno
+
+    import edgekit.api
+
+    def full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device", str(tmp_path / "c" / "x"))
+
+    monkeypatch.setattr(edgekit.api, "build_corpus", full)
+    assert main(["data", "--preset", "tiny", "--out", str(tmp_path / "c")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [f"edgekit: error: No space left on device: {tmp_path / 'c' / 'x'}"]
