@@ -77,6 +77,16 @@ class Stage:
                                f"known: {', '.join(sorted(known))}")
         if "kind" not in d:
             raise EdgekitError(f"recipe stage {d}: no kind; one of {', '.join(KINDS)}")
+        kinds = {"str": (str,), "bool": (bool,), "int": (int,), "float": (int, float)}
+        for f in fields(cls):
+            value = d.get(f.name, f.default)
+            wrong = not isinstance(value, kinds[f.type]) or (
+                isinstance(value, bool) and f.type != "bool")
+            if wrong or (f.type in ("int", "float") and value < 0):
+                number = f.type in ("int", "float")
+                raise EdgekitError(f"recipe stage {d.get('name') or d['kind']}: {f.name} must "
+                                   f"be a {'non-negative ' if number else ''}{f.type}, not "
+                                   f"{value!r}")
         stage = cls(**d)
         if stage.kind not in KINDS:
             raise EdgekitError(f"recipe stage kind {stage.kind!r}: one of {', '.join(KINDS)}")

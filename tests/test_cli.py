@@ -211,6 +211,9 @@ def _student(tmp: Path, spoil: str) -> str:
      "unknown key train.sede"),
     (lambda t: _preset(t, "recipe = \"tiny\" -> recipe = \"tiny\"\ncolour = 1"),
      ["build", "--preset", "{x}"], "unknown key 'colour'"),
+    (lambda t: (t / "r.toml").write_text('[[stage]]\nkind = "kd"\nshare = "half"\n')
+     and str(t / "r.toml"), ["distill", "--recipe", "{x}"],
+     "recipe stage kd: share must be a non-negative float, not 'half'"),
     (lambda t: _student(t, "truncated"), ["eval", "{x}", "--corpus", "{x}"], "is damaged"),
     (lambda t: _student(t, "shape"), ["export", "{x}", "--out", "{tmp}/b"], "is damaged"),
     (lambda t: _student(t, "type"), ["export", "{x}", "--out", "{tmp}/b"], "is damaged"),
