@@ -90,7 +90,7 @@ def test_junit_report_and_json_writer_on_the_jvm():
     p = subprocess.run([TOOLS / "test-core"], capture_output=True, text=True,
                        env={**os.environ, "TEST_CLASSES": "ReportTest"})
     assert p.returncode == 0, p.stdout[-3000:] + p.stderr[-2000:]
-    assert "[         7 tests successful      ]" in p.stdout
+    assert "[         8 tests successful      ]" in p.stdout
 
 
 def test_tokenize_command_prints_one_id_array_per_line(tmp_path, bundle_dir):

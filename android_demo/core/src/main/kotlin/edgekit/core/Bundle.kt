@@ -51,9 +51,13 @@ class Bundle private constructor(val folder: File, val manifest: Map<String, Any
             val rule = manifest["word_rule"] as? String
             if (rule != null && rule != Ner.WORD_RULE)
                 throw BundleException("word rule $rule is not supported; this app splits words by ${Ner.WORD_RULE}")
+            val root = folder.canonicalPath + File.separator
             for ((name, meta) in manifest["files"].obj()) {
                 if (name in otherRuntimes(manifest, runtime)) continue
                 val f = File(folder, name)
+                // canonical: symlinks followed, so no name leads out of the bundle
+                if (!f.canonicalPath.startsWith(root))
+                    throw BundleException("the manifest names a file outside the bundle: $name")
                 if (!f.isFile) throw BundleException("the bundle is incomplete: $name is missing")
                 val m = meta.obj()
                 if (f.length() != (m["size"] as Double).toLong() || (verifyHashes && sha256(f) != m["sha256"]))

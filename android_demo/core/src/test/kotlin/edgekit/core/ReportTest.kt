@@ -78,4 +78,40 @@ class ReportTest {
         assertEquals(86.0, goals.last()["value"])
         assertFalse(BenchReport.goals(profile, row, 64).any { it["goal"] == "p95 latency at 128 tokens (ms)" })
     }
+
+    private fun bundleWith(dir: java.io.File, files: Map<String, String>, listed: Map<String, String>): java.io.File {
+        dir.mkdirs()
+        for ((name, text) in files) java.io.File(dir, name).also { it.parentFile.mkdirs() }.writeText(text)
+        val entries = listed.entries.joinToString(",") { (name, text) ->
+            val bytes = text.toByteArray()
+            val sha = java.security.MessageDigest.getInstance("SHA-256").digest(bytes)
+                .joinToString("") { String.format(Locale.ROOT, "%02x", it) }
+            "\"$name\": {\"size\": ${bytes.size}, \"sha256\": \"$sha\"}"
+        }
+        java.io.File(dir, "manifest.json").writeText("""{"schema": "edgekit.bundle/1", "max_seq_len": 8,
+            "tokenizer": {"file": "t.json", "kind": "unigram"},
+            "models": [{"runtime": "executorch", "file": "m.pte"}, {"runtime": "onnx", "file": "m.onnx"}],
+            "files": {$entries}}""")
+        return dir
+    }
+
+    @Test
+    fun aBundleIsConfinedToItsFolderAndMayLackOtherRuntimes() {
+        val tmp = java.nio.file.Files.createTempDirectory("bundle").toFile()
+        try {
+            val files = mapOf("t.json" to "{}", "m.pte" to "program", "m.onnx" to "graph")
+            val whole = bundleWith(java.io.File(tmp, "whole"), files, files)
+            Bundle.load(whole)
+            java.io.File(whole, "m.onnx").delete()  // the app copies only what it runs
+            assertThrows(BundleException::class.java) { Bundle.load(whole) }
+            Bundle.load(whole, runtime = "executorch")
+            val outside = java.io.File(tmp, "outside").also { it.mkdirs(); java.io.File(it, "secret").writeText("x") }
+            val sneaky = bundleWith(java.io.File(tmp, "sneaky"), files, files + ("sub/secret" to "x"))
+            java.nio.file.Files.createSymbolicLink(java.io.File(sneaky, "sub").toPath(), outside.toPath())
+            val e = assertThrows(BundleException::class.java) { Bundle.load(sneaky) }
+            assertTrue(e.message!!.contains("outside the bundle: sub/secret"), e.message)
+        } finally {
+            tmp.deleteRecursively()
+        }
+    }
 }
