@@ -222,14 +222,16 @@ def _symlinked_outside(b) -> None:
     (_symlinked_outside, "manifest names a file outside it: sub/secret"),
     (_bpe_tokenizer, "declares a unigram tokenizer but tokenizer.json is bpe"),
 ])
-def test_a_bad_manifest_is_one_line_naming_the_key(bundle_dir, tmp_path, spoil, message):
+def test_a_bad_manifest_is_one_line_naming_the_key(bundle_dir, tmp_path, spoil, message,
+                                                  capsys):
+    from edgekit.cli import main
+
     b = _copy(bundle_dir, tmp_path)
     spoil(b)
-    p = subprocess.run([sys.executable, "-m", "edgekit.cli", "embed", "--bundle", str(b),
-                        "hello"], capture_output=True, text=True)
-    assert p.returncode == 2, p.stderr
-    assert p.stderr.count("\n") == 1 and message in p.stderr, p.stderr
-    assert p.stdout == ""
+    assert main(["embed", "--bundle", str(b), "hello"]) == 2
+    out, err = capsys.readouterr()
+    assert err.count("\n") == 1 and message in err, err
+    assert out == ""
 
 
 def test_embed_streams_stdin_and_refuses_bad_utf8(bundle_dir):
