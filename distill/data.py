@@ -4,15 +4,20 @@ the user's own TSV / JSONL / monolingual files.
 A corpus is a folder of plain files:
   train.tsv, dev.tsv   lang <TAB> en <TAB> xx        (one pair per line)
   mono.tsv             lang <TAB> text               (monolingual, the teacher labels it)
-  stats.json           per-language counts
+  stats.json           {"languages": per-language counts, "sources": per source and
+                       language, rows kept, characters and rows dropped by reason}
 The train/dev split is by English message, and a dev sentence never appears in train, in any
-language or on either side.
+language or on either side. Rows are written shuffled (fixed seed) and read back with pairs
+and monolingual texts interleaved, so any prefix of the corpus, which is what a short
+training run reads, is a fair sample of all of it.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import logging
+import random
 import re
 import struct
 from collections import Counter, defaultdict
@@ -26,6 +31,7 @@ from distill.ner import char_class
 
 DEFAULT_LOCALE_DIR = Path("/usr/share/locale")
 MIN_CHARS, MAX_CHARS, MAX_WORDS = 3, 200, 40
+log = logging.getLogger("edgekit")
 
 _PLACEHOLDER = re.compile(
     r"%%"                                     # literal percent: not a placeholder
@@ -45,6 +51,7 @@ class Corpus:
     train: list[tuple[str, str, str]] = field(default_factory=list)  # (lang, en, xx)
     dev: list[tuple[str, str, str]] = field(default_factory=list)
     mono: list[tuple[str, str]] = field(default_factory=list)  # (lang, text)
+    sources: dict = field(default_factory=dict)  # source -> lang -> kept / dropped counts
 
     def languages(self) -> list[str]:
         return sorted({lang for lang, _, _ in self.train} | {lang for lang, _ in self.mono})
@@ -295,13 +302,18 @@ def stats(corpus: Corpus) -> dict[str, dict[str, int]]:
 
 
 def save_corpus(corpus: Corpus, out_dir: Path) -> None:
+    train, mono = list(corpus.train), list(corpus.mono)
+    random.Random(0).shuffle(train)
+    random.Random(1).shuffle(mono)
     with atomic_dir(out_dir) as tmp:
-        for name, rows in (("train", corpus.train), ("dev", corpus.dev)):
+        for name, rows in (("train", train), ("dev", corpus.dev)):
             (tmp / f"{name}.tsv").write_text("".join("\t".join(r) + "\n" for r in rows),
                                              encoding="utf-8")
-        (tmp / "mono.tsv").write_text("".join(f"{lang}\t{t}\n" for lang, t in corpus.mono),
+        (tmp / "mono.tsv").write_text("".join(f"{lang}\t{t}\n" for lang, t in mono),
                                       encoding="utf-8")
-        (tmp / "stats.json").write_text(json.dumps(stats(corpus), indent=2))
+        (tmp / "stats.json").write_text(json.dumps(
+            {"languages": stats(corpus), "sources": corpus.sources}, indent=2,
+            ensure_ascii=False))
 
 
 def load_corpus(path: Path) -> Corpus:
@@ -318,23 +330,46 @@ def _check_corpus(path: Path) -> None:
 
 
 def read_rows(path: Path) -> Iterator[tuple[str, str, str]]:
-    """Stream the training rows: (lang, en, xx) pairs from train.tsv, then (lang, text, "")
-    from mono.tsv, one line at a time."""
+    """Stream the training rows, (lang, en, xx) pairs from train.tsv and (lang, text, "")
+    from mono.tsv, interleaved in proportion to their counts, one line at a time."""
     path = Path(path)
     _check_corpus(path)
-    usable = 0
-    for name, width in (("train.tsv", 3), ("mono.tsv", 2)):
-        if not (path / name).is_file():
-            continue
-        with (path / name).open(encoding="utf-8") as fh:
-            for line in fh:
-                cols = line.rstrip("\n").split("\t")
-                if len(cols) == width:
-                    usable += width == 3
-                    yield (cols[0], cols[1], cols[2] if width == 3 else "")
-        if name == "train.tsv" and not usable:
-            raise EdgekitError(f"corpus {path} has no usable pairs in train.tsv; rebuild it "
-                               "with `edgekit data` or add pairs with --tsv LANG=FILE")
+    pairs = _tsv_rows(path / "train.tsv", 3)
+    if next(pairs, None) is None:
+        raise EdgekitError(f"corpus {path} has no usable pairs in train.tsv; rebuild it "
+                           "with `edgekit data` or add pairs with --tsv LANG=FILE")
+    streams = [(_tsv_rows(path / "train.tsv", 3), _count_lines(path / "train.tsv")),
+               (_tsv_rows(path / "mono.tsv", 2), _count_lines(path / "mono.tsv"))]
+    done = [0, 0]
+    while True:
+        # the stream furthest behind its share goes next
+        live = [i for i, (_, n) in enumerate(streams) if done[i] < n]
+        if not live:
+            return
+        i = min(live, key=lambda i: (done[i] + 1) / streams[i][1])
+        done[i] += 1
+        row = next(streams[i][0], None)
+        if row is None:
+            done[i] = streams[i][1]
+        else:
+            yield row
+
+
+def _count_lines(path: Path) -> int:
+    if not path.is_file():
+        return 0
+    with path.open("rb") as fh:
+        return sum(1 for _ in fh)
+
+
+def _tsv_rows(path: Path, width: int) -> Iterator[tuple[str, str, str]]:
+    if not path.is_file():
+        return
+    with path.open(encoding="utf-8") as fh:
+        for line in fh:
+            cols = line.rstrip("\n").split("\t")
+            if len(cols) == width:
+                yield (cols[0], cols[1], cols[2] if width == 3 else "")
 
 
 def read_texts(path: Path) -> Iterator[str]:
@@ -354,9 +389,20 @@ def load_dev(path: Path) -> list[tuple[str, str, str]]:
 def build_corpus(langs: list[str], out_dir: Path, *, locale_dir: Path = DEFAULT_LOCALE_DIR,
                  tsv: Iterable[str] = (), jsonl: Iterable[Path] = (),
                  mono: Iterable[str] = (), dev_percent: float = 5.0,
-                 max_per_lang: int | None = None) -> Corpus:
+                 max_per_lang: int | None = None, sources: Iterable[str] = (),
+                 source_langs: list[str] | None = None, max_per_source: int | None = None,
+                 exclude: Iterable[Path] = (), cache: Path | None = None) -> Corpus:
     """Gather pairs from every source, clean, split, and save the corpus folder.
-    `langs` are the gettext catalogs to read; [] reads none."""
+    `langs` are the gettext catalogs to read ([] reads none); `sources` the general-domain
+    sources (`distill.sources`), read for `source_langs` (default `langs`) and cached in
+    `cache`; `exclude` folders of evaluation sets whose sentences no training text may
+    (nearly) repeat."""
+    from distill.sources import check_sources, gather
+    from distill.sources.contamination import EvalIndex
+
+    sources = list(sources)
+    check_sources(sources)
+    index = EvalIndex.from_dirs(exclude) if exclude else None  # fails early on a bad folder
     pairs: dict[str, list[tuple[str, str]]] = defaultdict(list)
     if langs:
         for lang, rows in gettext_pairs(langs, locale_dir).items():
@@ -371,9 +417,44 @@ def build_corpus(langs: list[str], out_dir: Path, *, locale_dir: Path = DEFAULT_
     for spec in mono:
         lang, path = parse_lang_path(spec)
         corpus.mono.extend((lang, t) for t in read_mono(path, lang))
+    if index is not None:
+        _drop_overlap(corpus, index)
+    if sources:
+        got = gather(sources, source_langs if source_langs is not None else langs,
+                     Path(cache or Path(out_dir).parent / "sources"), index, max_per_source,
+                     progress=lambda name: log.info("reading source %s", name))
+        dev = {s.casefold() for _, en, xx in corpus.dev for s in (en, xx)}
+        corpus.train += [(lang, en, xx) for lang, rows in sorted(got.pairs.items())
+                         for en, xx in rows
+                         if en.casefold() not in dev and xx.casefold() not in dev]
+        corpus.mono += [(lang, t) for lang, t in got.mono if t.casefold() not in dev]
+        corpus.sources.update(got.stats)
     if not corpus.train:
         raise EdgekitError("the corpus has no usable pairs: every pair was empty, untranslated, "
                            "identical, too short or too long; check the language codes and "
                            "input files")
     save_corpus(corpus, out_dir)
     return corpus
+
+
+def _drop_overlap(corpus: Corpus, index) -> None:
+    """The contamination filter on the catalogs' and the user's own training rows."""
+    dropped: Counter = Counter()
+    train = []
+    for lang, en, xx in corpus.train:
+        if index.contains(en) or index.contains(xx):
+            dropped[lang] += 1
+        else:
+            train.append((lang, en, xx))
+    mono = []
+    for lang, text in corpus.mono:
+        if index.contains(text):
+            dropped[lang] += 1
+        else:
+            mono.append((lang, text))
+    corpus.train, corpus.mono = train, mono
+    kept = Counter(lang for lang, _, _ in train) + Counter(lang for lang, _ in mono)
+    if kept or dropped:
+        corpus.sources["gettext and --tsv/--jsonl/--mono"] = {
+            lang: {"kept": kept[lang], "dropped": {"evaluation overlap": dropped[lang]}}
+            for lang in sorted(set(kept) | set(dropped))}

@@ -129,3 +129,14 @@ def load_named_toml(name_or_path: str, folder: Path, kind: str, required: tuple[
         if key not in data:
             raise EdgekitError(f"{kind} {path} lacks the [{key}] entry")
     return data
+
+
+_TOML_TYPES = {"str": str, "bool": bool, "int": int, "float": (int, float), "list": list,
+               "dict": dict}
+
+
+def value_fits(value: object, kind: str) -> bool:
+    """Whether a TOML value fits a setting of type `kind` (a dataclass field's annotation:
+    "int", "float", "str", "bool", "list", "dict"); a float takes an int, only a bool a bool."""
+    return isinstance(value, _TOML_TYPES[kind]) and (kind == "bool"
+                                                      or not isinstance(value, bool))

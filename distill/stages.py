@@ -38,6 +38,7 @@ from torch import nn
 
 from distill.encoding import mean_pool
 from distill.errors import EdgekitError
+from distill.fsutil import value_fits
 from distill.student import Student
 
 SENTENCE_KINDS = ("align", "kd", "mcl", "infonce")
@@ -77,12 +78,9 @@ class Stage:
                                f"known: {', '.join(sorted(known))}")
         if "kind" not in d:
             raise EdgekitError(f"recipe stage {d}: no kind; one of {', '.join(KINDS)}")
-        kinds = {"str": (str,), "bool": (bool,), "int": (int,), "float": (int, float)}
         for f in fields(cls):
             value = d.get(f.name, f.default)
-            wrong = not isinstance(value, kinds[f.type]) or (
-                isinstance(value, bool) and f.type != "bool")
-            if wrong or (f.type in ("int", "float") and value < 0):
+            if not value_fits(value, f.type) or (f.type in ("int", "float") and value < 0):
                 number = f.type in ("int", "float")
                 raise EdgekitError(f"recipe stage {d.get('name') or d['kind']}: {f.name} must "
                                    f"be a {'non-negative ' if number else ''}{f.type}, not "

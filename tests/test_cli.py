@@ -84,7 +84,7 @@ def test_no_gettext_reads_only_the_users_files(tmp_path, capsys):
     tsv.write_text("".join(f"Sentence number {i} here\tFrase número {i} aquí\n" for i in range(40)),
                    encoding="utf-8")
     assert main(["data", "--no-gettext", "--tsv", f"es={tsv}", "--out", str(tmp_path / "c")]) == 0
-    stats = json.loads((tmp_path / "c" / "stats.json").read_text())
+    stats = json.loads((tmp_path / "c" / "stats.json").read_text())["languages"]
     assert list(stats) == ["es"]
     assert stats["es"]["train"] + stats["es"]["dev"] == 40
 
@@ -248,3 +248,19 @@ def test_a_full_disk_is_one_line(tmp_path, capsys, monkeypatch):
     assert main(["data", "--preset", "tiny", "--out", str(tmp_path / "c")]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert err == [f"edgekit: error: No space left on device: {tmp_path / 'c' / 'x'}"]
+
+
+def test_data_adds_a_source_and_filters_the_evaluation_sets(tmp_path):
+    tsv = tmp_path / "es.tsv"
+    tsv.write_text("".join(f"Sentence number {i} here\tFrase número {i} aquí\n" for i in range(40)),
+                   encoding="utf-8")
+    evals = tmp_path / "eval"
+    evals.mkdir()
+    (evals / "tatoeba.spa-eng.spa").write_text("Frase número 7 aquí\n", encoding="utf-8")
+    assert main(["data", "--no-gettext", "--tsv", f"es={tsv}", "--source", "wordfreq",
+                 "--langs", "es", "--exclude", str(evals), "--out", str(tmp_path / "c")]) == 0
+    stats = json.loads((tmp_path / "c" / "stats.json").read_text())
+    assert stats["sources"]["wordfreq"]["es"]["kept"] > 4000
+    assert stats["sources"]["gettext and --tsv/--jsonl/--mono"]["es"]["dropped"] == {
+        "evaluation overlap": 1}
+    assert "Frase número 7 aquí" not in (tmp_path / "c" / "train.tsv").read_text()

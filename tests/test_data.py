@@ -114,7 +114,7 @@ def test_build_corpus_with_user_files(tmp_path, locale_dir):
     assert ("it", "See you tomorrow", "A domani") in corpus.train
     assert corpus.mono == [("de", "Ein Satz ohne Übersetzung.")]
     assert corpus.languages() == ["de", "es", "fr", "it"]
-    assert json.loads((out / "stats.json").read_text())["es"]["train"] == 1
+    assert json.loads((out / "stats.json").read_text())["languages"]["es"]["train"] == 1
 
 
 def test_mono_reads_lines_fortune_files_and_folders(tmp_path):

@@ -40,7 +40,7 @@ def test_tiny_preset_end_to_end(tmp_path, edgekit_cache, teacher):
     out, err = p.communicate()
     assert p.returncode == 0, err
     assert "fr" in out and "de" in out
-    stats = json.loads((corpus / "stats.json").read_text())
+    stats = json.loads((corpus / "stats.json").read_text())["languages"]
     assert stats["fr"]["train"] > 200 and stats["de"]["dev"] > 10
 
     # interrupt the run once its first checkpoint is written, then resume it
@@ -102,7 +102,8 @@ def test_build_android_tiny_through_the_cli(tmp_path, edgekit_cache):
     out, err = p.communicate()
     assert p.returncode == 0, err
     # --langs replaces the preset's languages (fr, de) in the corpus and the student
-    assert set(json.loads((tmp_path / "build/corpus/stats.json").read_text())) == {"fr", "es"}
+    stats = json.loads((tmp_path / "build/corpus/stats.json").read_text())
+    assert set(stats["languages"]) == {"fr", "es"}
     training = json.loads((tmp_path / "build/student/config.json").read_text())["training"]
     assert training["languages"] == ["es", "fr"]
     assert "[5/5] copy into" in err and "parity with PyTorch" in out

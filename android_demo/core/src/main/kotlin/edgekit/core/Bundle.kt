@@ -71,15 +71,17 @@ class Bundle private constructor(val folder: File, val manifest: Map<String, Any
             if (runtime == null) emptySet() else manifest["models"].arr().map { it.obj() }
                 .filter { it["runtime"] != runtime }.map { it["file"] as String }.toSet()
 
-        fun sha256(f: File): String {
+        fun sha256(f: File): String = f.inputStream().use { sha256(it) }
+
+        fun sha256(bytes: ByteArray): String = sha256(bytes.inputStream())
+
+        fun sha256(input: java.io.InputStream): String {
             val digest = MessageDigest.getInstance("SHA-256")
-            f.inputStream().use { input ->
-                val buffer = ByteArray(1 shl 16)
-                while (true) {
-                    val n = input.read(buffer)
-                    if (n < 0) break
-                    digest.update(buffer, 0, n)
-                }
+            val buffer = ByteArray(1 shl 16)
+            while (true) {
+                val n = input.read(buffer)
+                if (n < 0) break
+                digest.update(buffer, 0, n)
             }
             return digest.digest().joinToString("") { String.format(java.util.Locale.ROOT, "%02x", it) }
         }

@@ -5,7 +5,6 @@ import android.os.Handler
 import android.os.Looper
 import edgekit.core.Bundle
 import java.io.File
-import java.security.MessageDigest
 import java.util.concurrent.Executors
 
 /** The app's models and the screens' results, once per process: an Activity recreated by a
@@ -58,8 +57,7 @@ fun bundleFromAssets(context: Context, assetDir: String, howToBuild: String): Bu
     if (names.isNullOrEmpty() || "manifest.json" !in names) throw IllegalStateException(
         "No bundle in the app's assets/$assetDir. $howToBuild")
     val manifestBytes = context.assets.open("$assetDir/manifest.json").use { it.readBytes() }
-    val want = MessageDigest.getInstance("SHA-256").digest(manifestBytes)
-        .joinToString("") { String.format(java.util.Locale.ROOT, "%02x", it) }
+    val want = Bundle.sha256(manifestBytes)
     val dir = File(context.filesDir, assetDir)
     val stamp = File(dir, ".copied-from")
     if (stamp.isFile && stamp.readText() == want)
