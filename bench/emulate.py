@@ -33,9 +33,8 @@ from collections.abc import Callable
 from importlib.metadata import version
 from pathlib import Path
 
-from tqdm.auto import tqdm
-
 from distill.errors import EdgekitError
+from distill.progress import progress_bar
 from distill.teachers import cache_dir
 from export.bundle import Bundle
 from export.parity import cosines
@@ -231,7 +230,7 @@ def setup(root: Path | None = None) -> Path:
              ("wheels", lambda: _in_steps(root / "wheels", _wheels, keep_partial=True)),
              ("site", lambda: _in_steps(root / "site", lambda d: _site(d, root / "wheels"))),
              ("plugin", lambda: _in_steps(root / "plugin", _plugin))]
-    bar = tqdm(steps, desc="arm64 set-up", unit="step", leave=False, disable=all(done))
+    bar = progress_bar(steps, desc="arm64 set-up", unit="step", leave=False, disable=all(done))
     for name, step in bar:
         bar.set_postfix_str(name)
         step()

@@ -15,9 +15,8 @@ import sys
 import time
 from pathlib import Path
 
-from tqdm.auto import tqdm
-
 from distill.fsutil import load_named_toml, toml_names
+from distill.progress import progress_bar
 from export.bundle import Bundle
 from export.golden import GOLDEN_TEXTS
 
@@ -173,7 +172,7 @@ def run_bench(student: Bundle, teacher: Bundle | None, profiles: list[dict],
                                                            ("student", student)) if b]
     for p in profiles:  # more threads than cores would measure oversubscription, not a phone
         p["cores_used"] = min(p["threads"], len(available))
-    for profile, role, bundle in tqdm(jobs, desc="bench", unit="run", leave=False):
+    for profile, role, bundle in progress_bar(jobs, desc="bench", unit="run", leave=False):
         cores = available[: profile["cores_used"]]
         new = measure(bundle, role, profile, cores, runs, throughput_seconds)
         rows += new

@@ -8,7 +8,8 @@ from collections.abc import Callable, Sequence
 import numpy as np
 import torch
 from tokenizers import Tokenizer
-from tqdm.auto import tqdm
+
+from distill.progress import progress_bar
 
 log = logging.getLogger("edgekit")
 
@@ -55,7 +56,7 @@ def encode_ids(forward: Forward, ids: Sequence[Sequence[int]], pad_id: int,
                batch_size: int = 64, progress: bool = False, desc: str = "encode") -> np.ndarray:
     out: np.ndarray | None = None
     batches = length_batches([len(x) for x in ids], batch_size)
-    for index in tqdm(batches, desc=desc, disable=not progress, unit="batch", leave=False):
+    for index in progress_bar(batches, desc=desc, disable=not progress, unit="batch", leave=False):
         emb = forward(*pad_batch([ids[i] for i in index], pad_id)).float().numpy()
         if out is None:
             out = np.zeros((len(ids), emb.shape[1]), dtype=np.float32)

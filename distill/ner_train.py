@@ -30,7 +30,6 @@ import torch
 import torch.nn.functional as F
 from tokenizers import Tokenizer
 from torch import nn
-from tqdm.auto import tqdm
 
 from distill.data import read_texts
 from distill.encoding import pad_batch, token_outputs
@@ -48,6 +47,7 @@ from distill.ner import (
     token_labels,
     words_of,
 )
+from distill.progress import progress_bar
 from distill.stages import Stage
 from distill.student import Student
 from distill.teachers import (
@@ -169,7 +169,7 @@ def finetune_teacher(train_dir: str | Path, out: str | Path, base: str = DEFAULT
                                 pad_id)
     model.train()
     running = None
-    bar = tqdm(range(t.steps), desc="NER teacher", unit="step")
+    bar = progress_bar(range(t.steps), desc="NER teacher", unit="step")
     for _ in bar:
         ids, mask, y = next(batches)
         loss = model(input_ids=ids, attention_mask=mask, labels=y).loss

@@ -18,7 +18,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
-from tqdm.auto import tqdm
+
+from distill.progress import progress_bar
 
 # texts -> {view: (len(texts), dim) float array}
 TeacherViews = Callable[[Sequence[str], Sequence[str]], dict[str, np.ndarray]]
@@ -64,8 +65,8 @@ class TargetCache:
              chunk: int = 8192, progress: bool = True) -> None:
         """Compute and store whatever `views` lack for `texts`, `chunk` texts per shard."""
         todo = self.missing(views, texts)
-        bar = tqdm(total=len(todo), desc="teacher targets", unit="text", disable=not progress
-                   or not todo)
+        bar = progress_bar(total=len(todo), desc="teacher targets", unit="text",
+                           disable=not progress or not todo)
         for start in range(0, len(todo), chunk):
             part = todo[start : start + chunk]
             for view, rows in compute(part, views).items():

@@ -29,12 +29,12 @@ import torch.distributed as dist
 from tokenizers import Tokenizer
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel
-from tqdm.auto import tqdm
 
 from distill.data import load_dev, read_rows, read_texts
 from distill.encoding import pad_batch, tokenize
 from distill.errors import EdgekitError, Interrupted
 from distill.evaluate import dev_retrieval
+from distill.progress import progress_bar
 from distill.stages import (
     Stage,
     StageLoss,
@@ -434,7 +434,7 @@ def _run_stage(i: int, n: int, stage: Stage, steps: int, loss_mod: nn.Module,
     model, unfrozen, updating = None, -1, False
     running: dict[str, float] = {}
     student.train()
-    bar = tqdm(total=steps, initial=step, desc=f"stage {i + 1}/{n} {stage.name}",
+    bar = progress_bar(total=steps, initial=step, desc=f"stage {i + 1}/{n} {stage.name}",
                unit="step", disable=not procs.main)
     try:
         while step < steps:

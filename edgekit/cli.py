@@ -20,11 +20,13 @@ from export.runtimes import RUNTIMES
 log = logging.getLogger("edgekit")
 
 
-def _setup_logging() -> None:
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("edgekit: %(levelname)s: %(message)s"))
-    log.addHandler(handler)
-    log.setLevel(logging.INFO)
+def _setup_logging(level: int = logging.INFO) -> None:
+    """edgekit's own messages at `level` (-v: DEBUG, -q: ERROR; progress bars follow it)."""
+    if not log.handlers:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("edgekit: %(levelname)s: %(message)s"))
+        log.addHandler(handler)
+    log.setLevel(level)
     log.propagate = False
     # optional back-ends of torch/transformers report missing CUDA kernels on import
     for noisy in ("torchao", "torch.utils._pytree", "torch.onnx", "transformers"):
@@ -497,6 +499,12 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--runtime", choices=RUNTIMES, help="default: the bundle's first model "
                    "(model.pte where there is one)")
     s.set_defaults(func=cmd_similarity)
+    for command in sub.choices.values():  # accepted after the command name as well
+        loudness = command.add_mutually_exclusive_group()
+        loudness.add_argument("-v", "--verbose", action="store_true", default=False,
+                              help="also the details: debug messages, the runtimes' own notes")
+        loudness.add_argument("-q", "--quiet", action="store_true", default=False,
+                              help="only results and errors: no progress bars or notes")
     return p
 
 
@@ -515,6 +523,8 @@ def _outputs(args: argparse.Namespace) -> list[Path]:
 def main(argv: list[str] | None = None) -> int:
     _setup_logging()
     args = build_parser().parse_args(argv)
+    _setup_logging(logging.DEBUG if args.verbose else logging.ERROR if args.quiet
+                   else logging.INFO)
     try:
         for out in _outputs(args):
             check_output(out, getattr(args, "force", False))

@@ -24,12 +24,12 @@ from pathlib import Path
 
 import numpy as np
 from tokenizers import Tokenizer
-from tqdm.auto import tqdm
 
 from distill.encoding import tokenize
 from distill.errors import EdgekitError
 from distill.fsutil import atomic_dir
 from distill.ner import WORD_RULE, encode_words, entities, split_words, word_tags, words_of
+from distill.progress import progress_bar
 from distill.student import StudentEncoder, num_parameters, save_student
 from export import parity
 from export.golden import GOLDEN_NER_TEXTS, GOLDEN_TEXTS, golden_ner_record, golden_record
@@ -145,7 +145,7 @@ def export_bundle(model: str | Path, out: str | Path, target: str = "linux",
     started = time.time()
     with atomic_dir(out) as tmp:
         figures, sizes = {}, {}
-        for runtime, prec in tqdm(variants, desc="export", unit="model", leave=False):
+        for runtime, prec in progress_bar(variants, desc="export", unit="model", leave=False):
             name = model_file(runtime, prec, precision)
             t0 = time.time()
             _lower(source, runtime, prec, tmp / name, ids, embedding_bits)

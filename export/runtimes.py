@@ -8,8 +8,14 @@ PyTorch run length-bucketed padded batches.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
-from collections.abc import Callable, Sequence
+import logging
+import os
+import re
+import sys
+import tempfile
+from collections.abc import Callable, Iterator, Sequence
 from functools import cache
 from pathlib import Path
 
@@ -19,6 +25,7 @@ import torch
 from distill.encoding import encode_ids, length_batches, pad_batch, token_outputs
 from distill.errors import EdgekitError
 
+log = logging.getLogger("edgekit")
 Runner = Callable[[Sequence[Sequence[int]]], np.ndarray | list[np.ndarray]]
 RUNTIMES = ("executorch", "onnx", "torch")
 
@@ -35,12 +42,40 @@ def load_executorch_kernels() -> None:
         ctypes.CDLL(str(lib), mode=ctypes.RTLD_GLOBAL)
 
 
+@contextlib.contextmanager
+def native_notes_hidden() -> Iterator[None]:
+    """ExecuTorch's C++ prints notes on the CPU it probes ("[cpuinfo_utils.cpp:71] Reading
+    file ...") straight to file descriptor 2 when it loads a program. Catch what is written
+    there meanwhile and pass on every other line; with edgekit's debug logging (`-v`),
+    everything."""
+    if log.isEnabledFor(logging.DEBUG):
+        yield
+        return
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile() as caught:
+        os.dup2(caught.fileno(), 2)
+        try:
+            yield
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+            caught.seek(0)
+            for line in caught.read().decode("utf-8", errors="replace").splitlines():
+                if not _NATIVE_NOTE.match(line):
+                    print(line, file=sys.stderr)
+
+
+_NATIVE_NOTE = re.compile(r"\[cpuinfo_utils\.cpp:\d+\]")
+
+
 def executorch_runner(path: Path) -> Runner:
     load_executorch_kernels()
     from executorch.runtime import Runtime
 
     try:
-        method = Runtime.get().load_program(Path(path)).load_method("forward")
+        with native_notes_hidden():
+            method = Runtime.get().load_program(Path(path)).load_method("forward")
     except RuntimeError as e:
         raise EdgekitError(f"ExecuTorch cannot load {path}: {e}") from None
 

@@ -176,6 +176,18 @@ def test_cli_embed_and_similarity(bundle_dir):
     assert p.returncode == 0 and float(p.stdout) == pytest.approx(1.0, abs=1e-3)
 
 
+def test_the_cli_is_quiet_unless_asked(bundle_dir):
+    """ExecuTorch's native notes on the CPU it probes reach the user only with -v."""
+    run = [sys.executable, "-m", "edgekit.cli", "similarity", "--bundle", str(bundle_dir),
+           "--runtime", "executorch", "Bonjour", "Hallo"]
+    quiet = subprocess.run(run, capture_output=True, text=True)
+    assert quiet.returncode == 0 and quiet.stderr == "", quiet.stderr
+    loud = subprocess.run(run + ["-v"], capture_output=True, text=True)
+    assert loud.stdout == quiet.stdout
+    if "cpuinfo" not in loud.stderr:
+        pytest.skip("this machine's ExecuTorch prints no CPU notes to hide")
+
+
 def test_cli_refuses_a_corrupted_bundle_in_one_line(bundle_dir, tmp_path):
     b = _copy(bundle_dir, tmp_path)
     (b / "golden.json").write_text("{}")

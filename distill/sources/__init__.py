@@ -18,9 +18,8 @@ from functools import partial
 from pathlib import Path
 from types import ModuleType
 
-from tqdm.auto import tqdm
-
 from distill.errors import EdgekitError
+from distill.progress import progress_bar
 from distill.sources import (
     debian_handbook,
     fortunes,
@@ -84,7 +83,7 @@ def gather(names: Iterable[str], langs: list[str], cache: Path,
     check_sources(names)
     out = Gathered()
     wanted = sorted(set(langs) | {"en"})
-    for name in tqdm(names, desc="sources", unit="source", disable=None):
+    for name in progress_bar(names, desc="sources", unit="source"):
         progress(name)
         module = SOURCES[name]
         rows = module.load(wanted, cache)
