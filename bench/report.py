@@ -92,6 +92,22 @@ def emulated_markdown(report: dict) -> list[str]:
     return lines
 
 
+def _model_name(report: dict, row: dict) -> str:
+    """'student' / 'teacher' with the teacher's name, for legends."""
+    teacher = str((report.get("teacher") or {}).get("source") or "e5-small")
+    return "student" if row["role"] == "student" else f"teacher ({teacher.split('/')[-1]})"
+
+
+def plain_log_axis(axis) -> None:
+    """A log axis labelled with plain numbers at its major ticks only: matplotlib's default
+    writes every minor tick as 2×10¹, 3×10¹, ..., which overlap."""
+    from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
+
+    axis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+    axis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+    axis.set_minor_formatter(NullFormatter())
+
+
 def plots(report: dict, folder: Path) -> list[str]:
     import matplotlib
 
@@ -107,6 +123,7 @@ def plots(report: dict, folder: Path) -> list[str]:
             ax.plot(xs, [values[str(n)] for n in xs], marker="o", label=label,
                     linestyle="-" if r["role"] == "student" else "--")
         ax.set(xlabel="sequence length (tokens)", ylabel=ylabel, title=title, yscale="log")
+        plain_log_axis(ax.yaxis)
         ax.legend(fontsize=7)
         fig.tight_layout()
         fig.savefig(folder / name, dpi=110)
@@ -115,14 +132,14 @@ def plots(report: dict, folder: Path) -> list[str]:
 
     names = []
     for p in report["profiles"]:
-        series = [(r, f"{r['role']} {r['runtime']} {r['precision']}",
+        series = [(r, f"{_model_name(report, r)} {r['runtime']} {r['precision']}",
                    {n: v["p50"] for n, v in r["latency_ms"].items()})
                   for r in report["results"] if r["profile"] == p["name"] and r["status"] == "ok"]
         names.append(by_length(f"latency-{p['name']}.png", series, "p50 latency (ms, host proxy)",
                                f"{p['name']}: {p['threads']} thread(s)"))
     emulated = report.get("emulated", [])
     for cpu in dict.fromkeys(r["cpu"] for r in emulated):
-        series = [(r, f"{r['role']} {r['precision']}",
+        series = [(r, f"{_model_name(report, r)} {r['precision']}",
                    {n: v / 1e6 for n, v in r["instructions_per_forward"].items()})
                   for r in emulated if r["cpu"] == cpu]
         names.append(by_length(f"instructions-{cpu}.png", series, "M instructions per forward",
@@ -136,6 +153,7 @@ def plots(report: dict, folder: Path) -> list[str]:
             ax.scatter([min(sizes)], [score], s=60, label=f"{role} ({min(sizes):.1f} MB)")
     ax.set(xlabel="smallest model file (MB)", ylabel="Tatoeba mean accuracy (%)",
            xscale="log", title="size against quality")
+    plain_log_axis(ax.xaxis)
     if ax.get_legend_handles_labels()[0]:  # nothing to plot without Tatoeba scores
         ax.legend(fontsize=8)
     fig.tight_layout()
