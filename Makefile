@@ -23,11 +23,14 @@ jvm:
 		|| apt-get install -y -q kotlin junit5 >/dev/null \
 		|| { echo "make: install Kotlin and JUnit 5: sudo apt install kotlin junit5" >&2; exit 2; }
 
+# every training text is kept away from the evaluation sets
+EXCLUDE := $(foreach d,tatoeba sts17 uner_pud,--exclude $(DATA)/$(d))
+
 demo: install
 	$(BIN)/edgekit build --target android --preset $(PRESET) --out build \
-		--tatoeba $(DATA)/tatoeba --sts17 $(DATA)/sts17
+		--tatoeba $(DATA)/tatoeba --sts17 $(DATA)/sts17 $(EXCLUDE)
 
-# issue #7: the NER tagger -> build/ner/. Its transfer stages also read name-rich text:
+# the NER tagger -> build/ner/. Its transfer stages also read name-rich text:
 # news-style sentences with Faker's names (`edgekit name-text`), the quotations of Debian's
 # fortunes packages (installed when missing, which needs root), and the histories of
 # Freeciv's nations as its translators wrote them (encyclopedic prose full of places, peoples
@@ -58,7 +61,8 @@ ner: install $(FREECIV_MO)
 		|| { echo "make: install the text: sudo apt install fortunes fortunes-de fortunes-ru fortunes-br fortunes-es fortunes-zh" >&2; exit 2; }
 	$(BIN)/edgekit name-text --out $(NAME_TEXT) >/dev/null
 	$(BIN)/edgekit build --target android --task ner --ner-train $(DATA)/uner_train \
-		--uner-pud $(DATA)/uner_pud --out build/ner $(addprefix --mono ,$(NER_MONO))
+		--uner-pud $(DATA)/uner_pud --out build/ner $(addprefix --mono ,$(NER_MONO)) \
+		$(EXCLUDE)
 
 # after `make demo`: teacher against student under every device profile -> build/bench/
 bench: install
