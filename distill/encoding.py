@@ -1,20 +1,26 @@
-"""What teacher and student share: tokenise, batch by length, pad, pool, normalise."""
+"""What teacher and student share: tokenise, batch by length, pad, pool, normalise.
+
+torch is imported only by the functions that run a model, so a bundle run through ONNX
+Runtime never loads it."""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
 from tokenizers import Tokenizer
 
 from distill.progress import progress_bar
 
+if TYPE_CHECKING:
+    import torch
+
 log = logging.getLogger("edgekit")
 
 # forward(input_ids, attention_mask) -> (batch, dim) L2-normalised embeddings
-Forward = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+Forward = Callable[["torch.Tensor", "torch.Tensor"], "torch.Tensor"]
 
 
 def tokenize(tokenizer: Tokenizer, texts: Sequence[str], max_len: int,
@@ -30,14 +36,24 @@ def tokenize(tokenizer: Tokenizer, texts: Sequence[str], max_len: int,
     return ids
 
 
-def pad_batch(batch: Sequence[Sequence[int]], pad_id: int) -> tuple[torch.Tensor, torch.Tensor]:
+def pad_arrays(batch: Sequence[Sequence[int]], pad_id: int) -> tuple[np.ndarray, np.ndarray]:
+    """int64 (ids, attention mask) of a batch padded to its longest row."""
     width = max(len(x) for x in batch)
-    ids = torch.full((len(batch), width), pad_id, dtype=torch.long)
-    mask = torch.zeros((len(batch), width), dtype=torch.long)
+    ids = np.full((len(batch), width), pad_id, dtype=np.int64)
+    mask = np.zeros((len(batch), width), dtype=np.int64)
     for i, x in enumerate(batch):
-        ids[i, : len(x)] = torch.tensor(x, dtype=torch.long)
+        ids[i, : len(x)] = x
         mask[i, : len(x)] = 1
     return ids, mask
+
+
+def pad_batch(batch: Sequence[Sequence[int]], pad_id: int
+              ) -> tuple[torch.Tensor, torch.Tensor]:
+    """`pad_arrays` as torch tensors."""
+    import torch
+
+    ids, mask = pad_arrays(batch, pad_id)
+    return torch.from_numpy(ids), torch.from_numpy(mask)
 
 
 def length_batches(lengths: Sequence[int], batch_size: int) -> list[list[int]]:
@@ -51,28 +67,32 @@ def mean_pool(hidden: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     return (hidden * m).sum(1) / m.sum(1).clamp(min=1.0)
 
 
-@torch.inference_mode()
 def encode_ids(forward: Forward, ids: Sequence[Sequence[int]], pad_id: int,
                batch_size: int = 64, progress: bool = False, desc: str = "encode") -> np.ndarray:
+    import torch
+
     out: np.ndarray | None = None
     batches = length_batches([len(x) for x in ids], batch_size)
-    for index in progress_bar(batches, desc=desc, disable=not progress, unit="batch", leave=False):
-        emb = forward(*pad_batch([ids[i] for i in index], pad_id)).float().numpy()
-        if out is None:
-            out = np.zeros((len(ids), emb.shape[1]), dtype=np.float32)
-        out[index] = emb
+    with torch.inference_mode():
+        for index in progress_bar(batches, desc=desc, disable=not progress, unit="batch",
+                                  leave=False):
+            emb = forward(*pad_batch([ids[i] for i in index], pad_id)).float().numpy()
+            if out is None:
+                out = np.zeros((len(ids), emb.shape[1]), dtype=np.float32)
+            out[index] = emb
     return out if out is not None else np.zeros((0, 0), dtype=np.float32)
 
 
-@torch.inference_mode()
-def token_outputs(forward: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
-                  ids: Sequence[Sequence[int]], pad_id: int, batch_size: int = 64
-                  ) -> list[np.ndarray]:
+def token_outputs(forward: Forward, ids: Sequence[Sequence[int]], pad_id: int,
+                  batch_size: int = 64) -> list[np.ndarray]:
     """Per-token outputs (B, T, n) of padded, length-bucketed batches, one (len, n) array
     per input, padding cut off."""
+    import torch
+
     out: list[np.ndarray] = [np.zeros((0, 0), dtype=np.float32)] * len(ids)
-    for index in length_batches([len(x) for x in ids], batch_size):
-        result = forward(*pad_batch([ids[i] for i in index], pad_id)).float().numpy()
-        for row, i in enumerate(index):
-            out[i] = result[row, : len(ids[i])]
+    with torch.inference_mode():
+        for index in length_batches([len(x) for x in ids], batch_size):
+            result = forward(*pad_batch([ids[i] for i in index], pad_id)).float().numpy()
+            for row, i in enumerate(index):
+                out[i] = result[row, : len(ids[i])]
     return out

@@ -30,11 +30,9 @@ from distill.errors import EdgekitError
 from distill.fsutil import atomic_dir
 from distill.ner import WORD_RULE, encode_words, entities, split_words, word_tags, words_of
 from distill.progress import progress_bar
-from distill.student import StudentEncoder, num_parameters, save_student
 from export import parity
 from export.golden import GOLDEN_NER_TEXTS, GOLDEN_TEXTS, golden_ner_record, golden_record
 from export.runtimes import RUNTIMES, executorch_runner, onnx_runner, torch_runner
-from export.source import Source, load_source
 
 log = logging.getLogger("edgekit")
 
@@ -90,7 +88,7 @@ def _runner(runtime: str, path: Path, pad_id: int):
     return executorch_runner(path) if runtime == "executorch" else onnx_runner(path, pad_id)
 
 
-def _lower(source: Source, runtime: str, precision: str, path: Path,
+def _lower(source, runtime: str, precision: str, path: Path,
            calibration: list[list[int]], embedding_bits: int) -> None:
     if runtime == "executorch":
         from export.to_pte import to_pte
@@ -109,6 +107,10 @@ def export_bundle(model: str | Path, out: str | Path, target: str = "linux",
     manifest. The target's variants and their fp32 twins are lowered and checked against
     PyTorch; the target decides which are kept. Raises EdgekitError, leaving nothing at
     `out`, when parity fails."""
+    # torch is imported here: writing a bundle needs it, reading one does not
+    from distill.student import num_parameters, save_student
+    from export.source import load_source
+
     check_options(target, precision, embedding_bits)
     keep = kept_variants(target, precision)
     out = Path(out)
@@ -220,22 +222,20 @@ def task_fields(config) -> dict:
 class Bundle:
     """A verified bundle: `Bundle.load(path).encode(texts, runtime="executorch")`."""
 
-    def __init__(self, folder: Path, manifest: dict):
-        self.folder, self.manifest = folder, manifest
+    def __init__(self, folder: Path, manifest: dict, tokenizer: Tokenizer):
+        self.folder, self.manifest, self.tokenizer = folder, manifest, tokenizer
         self.task = manifest.get("task", "sentence-embedding")
         self.labels: list[str] = manifest.get("labels", [])
         self.dim = int(manifest.get("embedding_dim", 0))
         self.max_len = int(manifest["max_seq_len"])
         self.text_prefix = manifest.get("text_prefix", "")
         self.pad_id = int(manifest["tokenizer"]["pad_id"])
-        self.tokenizer = Tokenizer.from_file(str(folder / manifest["tokenizer"]["file"]))
         self._runners: dict = {}
 
     @classmethod
     def load(cls, path: str | Path) -> Bundle:
         folder = Path(path)
-        manifest = verify(folder)
-        return cls(folder, manifest)
+        return cls(folder, *verify(folder))
 
     @property
     def models(self) -> list[dict]:
@@ -265,6 +265,8 @@ class Bundle:
             if "torch" not in self.runtimes():
                 raise EdgekitError(f"bundle {self.folder} has no PyTorch weights (only target "
                                    "linux keeps them); use runtime executorch or onnx")
+            from distill.student import StudentEncoder
+
             model = StudentEncoder.load(self.folder / "torch").model
             runner = torch_runner(model, self.pad_id)
         else:
@@ -320,8 +322,9 @@ class Bundle:
         return result
 
 
-def verify(folder: Path) -> dict:
-    """The manifest of a bundle whose files all match their sha256; EdgekitError otherwise."""
+def verify(folder: Path) -> tuple[dict, Tokenizer]:
+    """The manifest and tokenizer of a bundle whose files all match their sha256;
+    EdgekitError otherwise."""
     path = folder / "manifest.json"
     if not folder.is_dir():
         raise EdgekitError(f"bundle {folder}: no such folder")
@@ -354,8 +357,7 @@ def verify(folder: Path) -> dict:
     for rel in needed:
         if rel not in files:
             raise EdgekitError(f"bundle {folder}: {rel} is not listed in manifest.json")
-    _check_tokenizer(folder, manifest["tokenizer"])
-    return manifest
+    return manifest, _check_tokenizer(folder, manifest["tokenizer"])
 
 
 # manifest keys a reader relies on: name -> type (a dict: the keys inside it)
@@ -391,17 +393,21 @@ def _check_fields(folder: Path, manifest: dict) -> None:
                            f"{manifest['max_seq_len']} is out of range")
 
 
-def _check_tokenizer(folder: Path, spec: dict) -> None:
-    """The tokenizer file is of the kind the manifest declares and knows its pad id."""
+def _check_tokenizer(folder: Path, spec: dict) -> Tokenizer:
+    """The tokenizer, loaded, when it is of the kind the manifest declares and knows its pad
+    id. (Read by `tokenizers` itself: parsing the JSON in Python would cost more memory
+    than the model.)"""
     try:
-        model = json.loads((folder / spec["file"]).read_text("utf-8"))["model"]
-        kind, vocab = model["type"].lower(), len(model["vocab"])
-    except (ValueError, KeyError, TypeError, AttributeError):
+        tokenizer = Tokenizer.from_file(str(folder / spec["file"]))
+    except Exception:  # tokenizers raises its own error types for every malformed file
         raise EdgekitError(f"bundle {folder}: {spec['file']} is not a tokenizers "
                            "tokenizer.json") from None
+    kind = type(tokenizer.model).__name__.lower()
     if kind != spec["kind"]:
         raise EdgekitError(f"bundle {folder}: the manifest declares a {spec['kind']} "
                            f"tokenizer but {spec['file']} is {kind}")
-    if not 0 <= spec["pad_id"] < vocab:
+    if not 0 <= spec["pad_id"] < tokenizer.get_vocab_size():
         raise EdgekitError(f"bundle {folder}: manifest.json: tokenizer.pad_id "
-                           f"{spec['pad_id']} is outside the vocabulary ({vocab} pieces)")
+                           f"{spec['pad_id']} is outside the vocabulary "
+                           f"({tokenizer.get_vocab_size()} pieces)")
+    return tokenizer

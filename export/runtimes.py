@@ -20,9 +20,8 @@ from functools import cache
 from pathlib import Path
 
 import numpy as np
-import torch
 
-from distill.encoding import encode_ids, length_batches, pad_batch, token_outputs
+from distill.encoding import encode_ids, length_batches, pad_arrays, token_outputs
 from distill.errors import EdgekitError
 
 log = logging.getLogger("edgekit")
@@ -70,8 +69,10 @@ _NATIVE_NOTE = re.compile(r"\[cpuinfo_utils\.cpp:\d+\]")
 
 
 def executorch_runner(path: Path) -> Runner:
-    load_executorch_kernels()
+    import torch  # the ExecuTorch Python runtime takes torch tensors
     from executorch.runtime import Runtime
+
+    load_executorch_kernels()
 
     try:
         with native_notes_hidden():
@@ -99,28 +100,26 @@ def onnx_runner(path: Path, pad_id: int = 0, threads: int = 0, batch_size: int =
     options.intra_op_num_threads = threads
     options.log_severity_level = 3
     session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+    per_token = session.get_outputs()[0].name == "token_logits"
 
-    def forward(tokens: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        return torch.from_numpy(session.run(None, {"input_ids": tokens.numpy(),
-                                                   "attention_mask": mask.numpy()})[0])
-
-    if session.get_outputs()[0].name == "token_logits":
-        return lambda ids: token_outputs(forward, ids, pad_id, batch_size)
-
-    def run(ids: Sequence[Sequence[int]]) -> np.ndarray:
-        out: np.ndarray | None = None
+    def run(ids: Sequence[Sequence[int]]) -> np.ndarray | list[np.ndarray]:
+        if not len(ids):
+            return [] if per_token else np.zeros((0, 0), dtype=np.float32)
+        out: list = [None] * len(ids)
         for index in length_batches([len(x) for x in ids], batch_size):
-            tokens, mask = pad_batch([ids[i] for i in index], pad_id)
-            emb = forward(tokens, mask).numpy()
-            if out is None:
-                out = np.zeros((len(ids), emb.shape[1]), dtype=np.float32)
-            out[index] = emb
-        return out if out is not None else np.zeros((0, 0), dtype=np.float32)
+            tokens, mask = pad_arrays([ids[i] for i in index], pad_id)
+            result = session.run(None, {"input_ids": tokens, "attention_mask": mask})[0]
+            for row, i in enumerate(index):
+                out[i] = result[row, : len(ids[i])] if per_token else result[row]
+        if per_token:
+            return out
+        return np.asarray(out, dtype=np.float32).reshape(len(ids), -1)
 
     return run
 
 
-def torch_runner(model: torch.nn.Module, pad_id: int) -> Runner:
+def torch_runner(model, pad_id: int) -> Runner:
+    """A PyTorch student (`torch.nn.Module`) as a runner."""
     model.eval()
     if getattr(model.config, "labels", None):
         return lambda ids: token_outputs(model, ids, pad_id)

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from distill.data import available_languages
+from distill.errors import EdgekitError
 from tests.conftest import SHARED_DATA
 
 pytestmark = pytest.mark.slow
@@ -112,6 +113,12 @@ def test_build_android_tiny_through_the_cli(tmp_path, edgekit_cache):
     assert assets.manifest == bundle.manifest
     assert sorted(p.name for p in assets.folder.iterdir()) == [
         ".edgekit", "golden.json", "manifest.json", "model.onnx", "model.pte", "tokenizer.json"]
+    assert [(x["runtime"], x["precision"]) for x in bundle.models] == [
+        ("executorch", "int8"), ("onnx", "int8")]
+    with pytest.raises(EdgekitError, match="no PyTorch weights"):
+        bundle.encode(["x"], runtime="torch")
+    with pytest.raises(EdgekitError, match="no executorch model in fp32"):
+        bundle.encode(["x"], runtime="executorch", precision="fp32")
     speed = json.loads((tmp_path / "build" / "quick-bench.json").read_text())
     assert set(speed) == {"executorch-int8", "onnx-int8"}
     assert all(r["sentences_per_s"] > 0 for r in speed.values())
