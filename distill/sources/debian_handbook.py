@@ -10,7 +10,7 @@ from pathlib import Path
 from distill.data import locale_language
 from distill.sources import fetch
 from distill.sources.clean import strip_markup
-from distill.sources.rows import Rows
+from distill.sources.rows import Rows, pages_paired
 
 LICENCE = "GPL-2+ / CC-BY-SA-3.0"
 KIND = "parallel"
@@ -23,14 +23,7 @@ def paragraphs(page: Path) -> list[str]:
 
 def read(en_root: Path, xx_root: Path) -> list[tuple[str, str]]:
     """(en, xx) paragraph pairs of the chapters whose paragraph counts agree."""
-    out = []
-    for page in sorted(en_root.glob("*.html")):
-        other = xx_root / page.name
-        if other.is_file():
-            en, xx = paragraphs(page), paragraphs(other)
-            if len(en) == len(xx):
-                out += list(zip(en, xx, strict=True))
-    return out
+    return pages_paired(en_root, xx_root, "*.html", paragraphs)
 
 
 def load(langs: list[str], cache: Path) -> Rows:

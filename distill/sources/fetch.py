@@ -7,6 +7,7 @@ import shutil
 import subprocess
 import tarfile
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 from distill.errors import EdgekitError
@@ -23,46 +24,44 @@ def debian_package_exists(name: str) -> bool:
 
 def debian(name: str, cache: Path) -> Path:
     """The root of Debian package `name` unpacked under `cache` (downloaded once)."""
-    dest = Path(cache) / "deb" / name
-    if dest.is_dir():
-        return dest
     for tool in ("apt-get", "dpkg-deb"):
         if not shutil.which(tool):
             raise EdgekitError(f"cannot unpack Debian package {name}: {tool} is not on this "
                                "machine (a Debian or Ubuntu system is needed for --source)")
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=dest.parent, prefix=f".{name}.") as tmp:
-        got = subprocess.run(["apt-get", "download", "-q", name], cwd=tmp,
-                             capture_output=True, text=True)
-        debs = sorted(Path(tmp).glob("*.deb"))
-        if got.returncode != 0 or not debs:
-            raise EdgekitError(f"cannot download Debian package {name}; check the network "
-                               f"and run `apt-get update`, or fetch it by hand: "
-                               f"apt-get download {name}")
-        unpacked = Path(tmp) / "root"
-        subprocess.run(["dpkg-deb", "-x", str(debs[0]), str(unpacked)], check=True)
-        unpacked.rename(dest)  # whole or not at all
-    return dest
+    return _once(Path(cache) / "deb" / name, ["apt-get", "download", "-q", name], "*.deb",
+                 lambda deb, dest: subprocess.run(["dpkg-deb", "-x", str(deb), str(dest)],
+                                                  check=True),
+                 f"cannot download Debian package {name}; check the network and run "
+                 f"`apt-get update`, or fetch it by hand: apt-get download {name}")
 
 
 def npm(name: str, cache: Path) -> Path:
     """The `package/` folder of npm package `name` under `cache` (downloaded once)."""
-    dest = Path(cache) / "npm" / name
-    if dest.is_dir():
-        return dest / "package"
     if not shutil.which("npm"):
         raise EdgekitError(f"cannot fetch npm package {name}: npm is not on this machine "
                            "(install it: sudo apt install npm)")
+
+    def untar(tgz: Path, dest: Path) -> None:
+        with tarfile.open(tgz) as tar:
+            tar.extractall(dest, filter="data")
+
+    return _once(Path(cache) / "npm" / name, ["npm", "pack", "--silent", name], "*.tgz",
+                 untar, f"cannot download npm package {name}; check the network, or fetch "
+                 f"it by hand: npm pack {name}") / "package"
+
+
+def _once(dest: Path, download: list[str], pattern: str,
+          unpack: Callable[[Path, Path], None], failure: str) -> Path:
+    """`dest`, filled once: the download runs in a temporary folder beside it, and the
+    unpacked files are renamed into place only when complete."""
+    if dest.is_dir():
+        return dest
     dest.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=dest.parent, prefix=f".{name}.") as tmp:
-        got = subprocess.run(["npm", "pack", "--silent", name], cwd=tmp,
-                             capture_output=True, text=True)
-        tgz = sorted(Path(tmp).glob("*.tgz"))
-        if got.returncode != 0 or not tgz:
-            raise EdgekitError(f"cannot download npm package {name}; check the network, or "
-                               f"fetch it by hand: npm pack {name}")
-        unpacked = Path(tmp) / "root"
-        with tarfile.open(tgz[0]) as tar:
-            tar.extractall(unpacked, filter="data")
-        unpacked.rename(dest)
-    return dest / "package"
+    with tempfile.TemporaryDirectory(dir=dest.parent, prefix=f".{dest.name}.") as tmp:
+        got = subprocess.run(download, cwd=tmp, capture_output=True, text=True)
+        files = sorted(Path(tmp).glob(pattern))
+        if got.returncode != 0 or not files:
+            raise EdgekitError(failure)
+        unpack(files[0], Path(tmp) / "root")
+        (Path(tmp) / "root").rename(dest)
+    return dest

@@ -9,7 +9,7 @@ from pathlib import Path
 from distill.data import locale_language
 from distill.sources import fetch
 from distill.sources.clean import strip_markup
-from distill.sources.rows import Rows
+from distill.sources.rows import Rows, pages_paired
 
 LICENCE = "CC-BY-SA-3.0"
 KIND = "parallel"
@@ -24,14 +24,7 @@ def paragraphs(page: Path) -> list[str]:
 
 def read(en_root: Path, xx_root: Path) -> list[tuple[str, str]]:
     """(en, xx) paragraph pairs of the pages whose paragraph counts agree."""
-    out = []
-    for page in sorted(en_root.rglob("*.page")):
-        other = xx_root / page.relative_to(en_root)
-        if other.is_file():
-            en, xx = paragraphs(page), paragraphs(other)
-            if len(en) == len(xx):
-                out += list(zip(en, xx, strict=True))
-    return out
+    return pages_paired(en_root, xx_root, "*.page", paragraphs)
 
 
 def load(langs: list[str], cache: Path) -> Rows:

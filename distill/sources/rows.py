@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 
 @dataclass
@@ -11,3 +13,18 @@ class Rows:
     pairs: dict[str, list[tuple[str, str]]] = field(
         default_factory=lambda: defaultdict(list))  # lang -> (en, xx)
     mono: list[tuple[str, str]] = field(default_factory=list)  # (lang, text)
+
+
+def pages_paired(en_root: Path, xx_root: Path, pattern: str,
+                 paragraphs: Callable[[Path], list[str]]) -> list[tuple[str, str]]:
+    """(en, xx) paragraphs of the pages at the same place in both trees, paired by
+    position, from the pages whose paragraph counts agree (a translation that added or
+    lost a paragraph would shift every pair after it)."""
+    out = []
+    for page in sorted(en_root.rglob(pattern)):
+        other = xx_root / page.relative_to(en_root)
+        if other.is_file():
+            en, xx = paragraphs(page), paragraphs(other)
+            if len(en) == len(xx):
+                out += list(zip(en, xx, strict=True))
+    return out
