@@ -85,8 +85,9 @@ bench-micro: install
 lint: install
 	$(BIN)/ruff check .
 
+# two workers, one test file each at a time (module fixtures are built once)
 test: lint jvm
-	EDGEKIT_REQUIRE_KOTLIN=1 $(BIN)/pytest -q
+	EDGEKIT_REQUIRE_KOTLIN=1 $(BIN)/pytest -q -n 2 --dist loadfile
 
 clean:
 	rm -rf build

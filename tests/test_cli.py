@@ -258,9 +258,11 @@ def test_data_adds_a_source_and_filters_the_evaluation_sets(tmp_path):
     evals.mkdir()
     (evals / "tatoeba.spa-eng.spa").write_text("Frase número 7 aquí\n", encoding="utf-8")
     assert main(["data", "--no-gettext", "--tsv", f"es={tsv}", "--source", "wordfreq",
-                 "--langs", "es", "--exclude", str(evals), "--out", str(tmp_path / "c")]) == 0
+                 "--langs", "es", "--exclude", str(evals), "--max-per-source", "200",
+                 "--out", str(tmp_path / "c")]) == 0
     stats = json.loads((tmp_path / "c" / "stats.json").read_text())
-    assert stats["sources"]["wordfreq"]["es"]["kept"] > 4000
+    assert stats["sources"]["wordfreq"]["es"]["kept"] == 200
+    assert stats["sources"]["wordfreq"]["es"]["dropped"]["over max_per_source"] > 4000
     assert stats["sources"]["gettext and --tsv/--jsonl/--mono"]["es"]["dropped"] == {
         "evaluation overlap": 1}
     assert "Frase número 7 aquí" not in (tmp_path / "c" / "train.tsv").read_text()

@@ -138,7 +138,7 @@ def test_mono_reads_lines_fortune_files_and_folders(tmp_path):
     tsv = tmp_path / "es.tsv"
     tsv.write_text("Good morning everyone\tBuenos días a todos\n", encoding="utf-8")
     data.build_corpus([], out, tsv=[f"es={tsv}"], mono=[f"de={folder}"], dev_percent=0)
-    assert data.load_corpus(out).mono == [("de", t) for t in expected]
+    assert sorted(data.load_corpus(out).mono) == [("de", t) for t in expected]  # shuffled
 
 
 def test_mono_reads_a_catalogs_translations_as_sentences(tmp_path):
