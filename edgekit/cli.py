@@ -28,9 +28,12 @@ def _setup_logging(level: int = logging.INFO) -> None:
     log.handlers = [handler]
     log.setLevel(level)
     log.propagate = False
-    # optional back-ends of torch/transformers report missing CUDA kernels on import
+    # other libraries' notes (ONNX Runtime's quantiser logs advice on the root logger; the
+    # optional back-ends of torch report missing CUDA kernels on import): -v only
+    quiet = logging.WARNING if level <= logging.DEBUG else logging.ERROR
+    logging.getLogger().setLevel(quiet)
     for noisy in ("torchao", "torch.utils._pytree", "torch.onnx", "transformers"):
-        logging.getLogger(noisy).setLevel(logging.ERROR)
+        logging.getLogger(noisy).setLevel(quiet)
 
 
 def _nonempty(value: str) -> str:
