@@ -14,7 +14,7 @@ import numpy as np
 
 from distill.errors import EdgekitError
 
-# the languages the README reports (ISO 639-3, as Tatoeba names them)
+# the languages of the headline results (ISO 639-3, as Tatoeba names them)
 TATOEBA_DEFAULT = ["deu", "fra", "spa", "ita", "nld", "por", "rus", "pol", "tur", "ara", "cmn",
                    "jpn"]
 STS17_PAIRS = ["ar-ar", "en-ar", "en-de", "en-en", "en-tr", "es-en", "es-es", "fr-en", "it-en",

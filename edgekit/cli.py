@@ -388,7 +388,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--sts17", help="folder of STS17.xx-yy.tsv files")
     s.add_argument("--corpus", help="corpus folder: also report its dev split's retrieval")
     s.add_argument("--langs", type=_langs, help="Tatoeba languages (ISO 639-3; 'all' for "
-                   "every one; default: the 12 the README reports)")
+                   "every one; default: the 12 of the headline results)")
     s.add_argument("--uner-pud", help="folder of Universal NER PUD files: entity-level F1 "
                    "of an NER student and its teacher (or of a teacher)")
     s.add_argument("--json", help="also write the results to this JSON file")
