@@ -15,6 +15,7 @@ training run reads, is a fair sample of all of it.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import logging
 import random
@@ -335,10 +336,11 @@ def read_rows(path: Path) -> Iterator[tuple[str, str, str]]:
     path = Path(path)
     _check_corpus(path)
     pairs = _tsv_rows(path / "train.tsv", 3)
-    if next(pairs, None) is None:
+    first = next(pairs, None)
+    if first is None:
         raise EdgekitError(f"corpus {path} has no usable pairs in train.tsv; rebuild it "
                            "with `edgekit data` or add pairs with --tsv LANG=FILE")
-    streams = [(_tsv_rows(path / "train.tsv", 3), _count_lines(path / "train.tsv")),
+    streams = [(itertools.chain([first], pairs), _count_lines(path / "train.tsv")),
                (_tsv_rows(path / "mono.tsv", 2), _count_lines(path / "mono.tsv"))]
     done = [0, 0]
     while True:
