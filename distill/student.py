@@ -38,6 +38,8 @@ class StudentConfig:
     hidden_size: int = 384        # H
     num_layers: int = 3           # k distinct layers ...
     num_recurrences: int = 2      # ... each stack applied r times
+    teacher_layers: list[int] = field(default_factory=list)  # the teacher layers the k start
+                                                             # from (empty: its first k)
     num_heads: int = 12
     intermediate_size: int = 1536
     max_len: int = 128
@@ -142,14 +144,15 @@ def _teacher_state(teacher_model: nn.Module) -> tuple[dict, str]:
 
 
 def _copy_body(student: Student, sd: dict, prefix: str) -> None:
-    """Positions (absorbing token type 0), the embedding LayerNorm, the first k layers and a
-    token-classification teacher's classifier."""
+    """Positions (absorbing token type 0), the embedding LayerNorm, k layers (`teacher_layers`,
+    or the first k) and a token-classification teacher's classifier."""
     pos = sd[f"{prefix}embeddings.position_embeddings.weight"][: student.config.max_len]
     types = sd.get(f"{prefix}embeddings.token_type_embeddings.weight")
     student.pos_embed.weight.copy_(pos + (types[0] if types is not None else 0))
     student.embed_norm.weight.copy_(sd[f"{prefix}embeddings.LayerNorm.weight"])
     student.embed_norm.bias.copy_(sd[f"{prefix}embeddings.LayerNorm.bias"])
-    for i, layer in enumerate(student.layers):
+    sources = student.config.teacher_layers or range(student.config.num_layers)
+    for i, layer in zip(sources, student.layers, strict=True):
         def theirs(ours: str, part: str, i: int = i) -> torch.Tensor:
             return sd[f"{prefix}encoder.layer.{i}.{_TEACHER_LAYER[ours]}.{part}"]
 
@@ -183,7 +186,7 @@ def init_from_teacher(student: Student, teacher_model: nn.Module, old_ids: list[
     (vocab x E)(E x H). With `piece_mass` (how often each piece occurs), the SVD is weighted
     by it: rows scaled by sqrt(mass) before, unscaled after, so the E directions kept are
     those of the text the student will see, not of rare pieces. Positions, embedding norm
-    and the first k layers: copied; with a narrower feed-forward, its strongest neurons
+    and k layers: copied; with a narrower feed-forward, its strongest neurons
     (`_kept_neurons`)."""
     sd, prefix = _teacher_state(teacher_model)
     word = sd[f"{prefix}embeddings.word_embeddings.weight"][old_ids].float()
@@ -214,6 +217,11 @@ def check_shape_matches_teacher(config: StudentConfig, teacher_config) -> None:
     if config.num_layers > teacher_config.num_hidden_layers:
         raise EdgekitError(f"num_layers {config.num_layers} exceeds the teacher's "
                            f"{teacher_config.num_hidden_layers} layers")
+    chosen, n = config.teacher_layers, teacher_config.num_hidden_layers
+    if chosen and (len(chosen) != config.num_layers or len(set(chosen)) != len(chosen)
+                   or not all(isinstance(i, int) and 0 <= i < n for i in chosen)):
+        raise EdgekitError(f"teacher_layers {chosen} must name {config.num_layers} distinct "
+                           f"layers of the teacher's 0..{n - 1}")
     if config.max_len > teacher_config.max_position_embeddings:
         raise EdgekitError(f"max_len {config.max_len} exceeds the teacher's "
                            f"{teacher_config.max_position_embeddings} positions")

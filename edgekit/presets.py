@@ -47,7 +47,8 @@ def check_preset(preset: dict, where: str) -> None:
     top = {"teacher": "str", "languages": "list", "recipe": "str", "task": "str",
            "data": "dict", "student": "dict", "train": "dict", "ner_teacher": "dict"}
     tables = {"data": _DATA, "train": _fields_of(TrainConfig),
-              "student": _fields_of(StudentConfig, ("vocab_size", "pad_id", "teacher")),
+              "student": {**_fields_of(StudentConfig, ("vocab_size", "pad_id", "teacher")),
+                          "teacher_layers": "list"},
               "ner_teacher": _fields_of(TeacherTuning)}
 
     def check(key: str, value, kind: str) -> None:
@@ -69,6 +70,12 @@ def check_preset(preset: dict, where: str) -> None:
             check(f"{key}.{sub}", sub_value, tables[key][sub])
     if not all(isinstance(x, str) and x for x in preset["languages"]):
         raise EdgekitError(f"preset {where}: languages must be language codes")
+    student = preset.get("student", {})
+    chosen = student.get("teacher_layers", [])
+    if chosen and (len(chosen) != student.get("num_layers") or len(set(chosen)) != len(chosen)
+                   or not all(isinstance(i, int) and i >= 0 for i in chosen)):
+        raise EdgekitError(f"preset {where}: student.teacher_layers {chosen} must name "
+                           f"num_layers = {student.get('num_layers')} distinct teacher layers")
     sources = preset.get("data", {}).get("sources", [])
     unknown = [s for s in sources if s not in SOURCES]
     if unknown:

@@ -163,6 +163,36 @@ def test_init_from_teacher_reproduces_the_teacher(teacher):
     assert (ours * ref).sum(1).min() > 0.9999
 
 
+def test_teacher_layers_choose_which_layers_the_student_starts_from(teacher):
+    """k=2 from the teacher's layers 0 and 11 must compute what the teacher does with its
+    layers 1..10 skipped; a bad choice is refused in one line."""
+    tj, old_ids, _ = prune(load_tokenizer_json(teacher.folder / "tokenizer.json"), TEXTS)
+    skipped = copy.deepcopy(teacher.model)
+    skipped.encoder.layer = torch.nn.ModuleList([skipped.encoder.layer[i] for i in (0, 11)])
+    skipped.config.num_hidden_layers = 2
+
+    def student(layers: list[int], source) -> Student:
+        cfg = StudentConfig(vocab_size=len(old_ids), embed_dim=384, num_layers=2,
+                            num_recurrences=1, max_len=64, pad_id=old_ids.index(1),
+                            teacher_layers=layers)
+        check_shape_matches_teacher(cfg, source.config)
+        model = Student(cfg).eval()
+        init_from_teacher(model, source, old_ids)
+        return model
+
+    ids = torch.tensor([[0, 5, 17, 40, 2]])
+    mask = torch.ones_like(ids)
+    chosen, reference = student([0, 11], teacher.model), student([], skipped)
+    first_two = student([], teacher.model)
+    assert torch.allclose(chosen.hidden_states(ids, mask), reference.hidden_states(ids, mask),
+                          atol=1e-5)
+    assert not torch.allclose(chosen.hidden_states(ids, mask),
+                              first_two.hidden_states(ids, mask), atol=1e-3)
+    for bad in ([0, 12], [3, 3], [0]):
+        with pytest.raises(EdgekitError, match="teacher_layers"):
+            student(bad, teacher.model)
+
+
 def test_a_narrower_feed_forward_keeps_the_teachers_strongest_neurons(teacher):
     """Silence half of each teacher layer's feed-forward neurons: a student with half the
     width must keep exactly the others, so it computes what the full-width one does."""
