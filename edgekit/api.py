@@ -161,8 +161,9 @@ def quality_figures(result: dict) -> dict:
 
 
 def export(model: str | Path, out: str | Path, target: str = "linux", precision: str = "int8",
-           embedding_bits: int = 8, quality: dict | None = None) -> Path:
-    """Export a student folder or a teacher to a verified bundle folder."""
+           embedding_bits: int | None = None, quality: dict | None = None) -> Path:
+    """Export a student folder or a teacher to a verified bundle folder. `embedding_bits`
+    None: 4 for a factorised table of E >= 256, else 8."""
     export_bundle(model, out, target, precision, embedding_bits, quality)
     return Path(out)
 
@@ -172,7 +173,8 @@ ANDROID_ASSETS = {"embedding": Path("app/src/main/assets/edgekit"),
 
 
 def build(target: str = "android", preset: str | None = None, out: str | Path = "build",
-          teacher: str | None = None, precision: str = "int8", embedding_bits: int = 8,
+          teacher: str | None = None, precision: str = "int8",
+          embedding_bits: int | None = None,
           tatoeba: str | Path | None = None, sts17: str | Path | None = None,
           android_dir: str | Path = "android_demo", steps: int | None = None,
           task: str = "embedding", ner_train: str | Path | None = None,

@@ -424,8 +424,9 @@ def build_parser() -> argparse.ArgumentParser:
                        f"both precisions and the PyTorch weights (default {default_target})")
         s.add_argument("--precision", default="int8", choices=("int8", "fp32"),
                        help="precision of model.pte and model.onnx (default int8)")
-        s.add_argument("--embedding-bits", type=int, default=8, choices=(8, 4),
-                       help="int8 models: bits of the embedding table (default 8)")
+        s.add_argument("--embedding-bits", type=int, choices=(8, 4),
+                       help="int8 models: bits of the embedding table (default 4 for a "
+                       "factorised table of E >= 256, else 8)")
 
     s = sub.add_parser("export", help="export a student (or teacher) to a verified bundle")
     s.add_argument("model", type=_nonempty, help="student folder or teacher name/folder")

@@ -48,12 +48,19 @@ def model_file(runtime: str, precision: str, default: str) -> str:
     return stem + SUFFIX[runtime]
 
 
-def check_options(target: str, precision: str, embedding_bits: int) -> None:
+def default_embedding_bits(config) -> int:
+    """4-bit rows for a factorised table of 256 columns or more, where they cost the default
+    student's start under a point of Tatoeba and halve the bulk of the file; 8-bit for
+    narrower tables and unfactorised ones (a teacher's)."""
+    return 4 if 256 <= config.embed_dim < config.hidden_size else 8
+
+
+def check_options(target: str, precision: str, embedding_bits: int | None) -> None:
     if target not in TARGETS:
         raise EdgekitError(f"unknown target {target!r}: use one of {', '.join(TARGETS)}")
     if precision not in PRECISIONS:
         raise EdgekitError(f"unknown precision {precision!r}: use int8 or fp32")
-    if embedding_bits not in (4, 8):
+    if embedding_bits not in (None, 4, 8):
         raise EdgekitError(f"embedding bits must be 4 or 8, not {embedding_bits}")
 
 
@@ -101,7 +108,7 @@ def _lower(source, runtime: str, precision: str, path: Path,
 
 
 def export_bundle(model: str | Path, out: str | Path, target: str = "linux",
-                  precision: str = "int8", embedding_bits: int = 8,
+                  precision: str = "int8", embedding_bits: int | None = None,
                   quality: dict | None = None) -> dict:
     """Export a student folder (or a teacher) into a verified bundle folder; returns the
     manifest. The target's variants and their fp32 twins are lowered and checked against
@@ -116,6 +123,7 @@ def export_bundle(model: str | Path, out: str | Path, target: str = "linux",
     out = Path(out)
     source = load_source(model)
     config = source.model.config
+    embedding_bits = embedding_bits or default_embedding_bits(config)
     tok_json = bundle_tokenizer(source.tokenizer_json, config.max_len)
     tokenizer = Tokenizer.from_str(json.dumps(tok_json))
     training_tokenizer = Tokenizer.from_str(json.dumps(source.tokenizer_json))

@@ -248,17 +248,28 @@ def test_embed_streams_stdin_and_refuses_bad_utf8(bundle_dir):
 
 # ------------------------------------------------------------------ components
 
-@pytest.mark.parametrize("bits, least", [(8, 0.9999), (4, 0.99)])
-def test_quantized_embedding_stays_close_to_the_table(bits, least):
+@pytest.mark.parametrize("bits, width, least, scales", [
+    (8, 64, 0.9999, 1), (4, 64, 0.98, 1), (4, 256, 0.98, 2)])
+def test_quantized_embedding_stays_close_to_the_table(bits, width, least, scales):
+    """8-bit: one scale per row; 4-bit: one per group of up to 128 columns."""
     import executorch.exir.passes._quant_patterns_and_replacements  # noqa: F401
 
     torch.manual_seed(0)
-    table = torch.nn.Embedding(500, 64)
+    table = torch.nn.Embedding(500, width)
     q = QuantizedEmbedding(table.weight, bits)
     ids = torch.arange(500)
     got, want = q(ids), table(ids).detach()
     assert torch.nn.functional.cosine_similarity(got, want).min() >= least
-    assert q.weight.numel() * q.weight.element_size() == 500 * 64 * bits // 8
+    assert q.weight.numel() * q.weight.element_size() == 500 * width * bits // 8
+    assert q.scales.numel() == 500 * scales
+
+
+def test_the_default_embedding_bits_follow_the_table():
+    from distill.student import StudentConfig
+    from export.bundle import default_embedding_bits
+
+    assert [default_embedding_bits(StudentConfig(vocab_size=10, embed_dim=e))
+            for e in (64, 128, 256, 384)] == [8, 8, 4, 8]  # 384 = H: no factorisation
 
 
 def test_teacher_twin_computes_the_teachers_embeddings(teacher):
