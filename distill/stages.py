@@ -7,6 +7,9 @@ kinds
            embedding layer, before any transformer layer is trained.
   kd       Ding stages 1 and 3, multilingual KD on sentence embeddings:
                |S(en) - T(en)|^2 + |S(xx) - T(en)|^2  (+ |S(mono) - T(mono)|^2)
+           with `similarity_weight` (any sentence kind), similarity-preserving KD: the B x B
+           matrix cos(S(x_i), S(x_j)) regressed onto cos(T(x_i), T(x_j)), per side, which
+           weighs the graded similarities STS asks for, not only each vector's direction;
            with `hidden_weight`, XtremeDistil's representation transfer: the student's mean-
            pooled hidden state at `hidden_points` evenly spaced depths, through a learned
            projection, regressed (cosine) onto the teacher's pooled hidden state at the
@@ -59,6 +62,7 @@ class Stage:
     hidden_weight: float = 0.0    # kd: representation transfer weight
     hidden_points: int = 2        # kd: depths where hidden states are matched
     mse_weight: float = 1.0       # weight of the KD terms (0 in kd: representation only)
+    similarity_weight: float = 0.0  # in-batch cosine matrices matched to the teacher's
     temperature: float = 0.05     # infonce; logits with loss "kl"
     teacher_layer: int = 0        # repr: the teacher layer matched (0: its last)
     loss: str = "mse"             # logits: mse | kl
@@ -221,15 +225,28 @@ class StageLoss(nn.Module):
         return F.normalize(mean_pool(x, mask), dim=-1), pooled
 
     def _sentence(self, batch: dict) -> tuple[torch.Tensor, dict[str, float]]:
-        st = self.stage
-        sa, ha = self._encode(batch["a_ids"], batch["a_mask"])
-        ta = batch["t_embedding"]
-        kd = ((sa - ta) ** 2).sum(-1).mean()
-        parts = {}
         pair = batch["pair"]  # rows with a translation
-        if pair.any():
-            sb, hb = self._encode(batch["b_ids"], batch["b_mask"])
+        sa, ha = self._encode(batch["a_ids"], batch["a_mask"])
+        sb, hb = self._encode(batch["b_ids"], batch["b_mask"]) if pair.any() else (None, None)
+        loss, parts = self._terms(batch, sa, ha, sb, hb)
+        if self.stage.similarity_weight:
+            ta = batch["t_embedding"]
+            sim = ((sa @ sa.T - ta @ ta.T) ** 2).mean()
+            if sb is not None:
+                sim = sim + ((sb @ sb.T - ta[pair] @ ta[pair].T) ** 2).mean()
+            parts["similarity"] = sim.item()
+            loss = loss + self.stage.similarity_weight * sim
+        return loss, parts
+
+    def _terms(self, batch: dict, sa: torch.Tensor, ha: list[torch.Tensor],
+               sb: torch.Tensor | None, hb: list[torch.Tensor] | None
+               ) -> tuple[torch.Tensor, dict[str, float]]:
+        """The stage kind's loss on the encoded sides (`sb` None: no pair in the batch)."""
+        st, pair, ta = self.stage, batch["pair"], batch["t_embedding"]
+        kd = ((sa - ta) ** 2).sum(-1).mean()
+        if sb is not None:
             kd = kd + ((sb - ta[pair]) ** 2).sum(-1).mean()
+        parts = {}
         parts["mse"] = kd.item()
         if st.kind == "kd":
             loss = st.mse_weight * kd
@@ -238,13 +255,13 @@ class StageLoss(nn.Module):
                 for j, proj in enumerate(self.proj):
                     target = batch[f"t_hidden{j}"]
                     hidden = hidden + (1 - F.cosine_similarity(proj(ha[j]), target)).mean()
-                    if pair.any():
+                    if sb is not None:
                         hidden = hidden + (1 - F.cosine_similarity(proj(hb[j]),
                                                                    target[pair])).mean()
                 parts["hidden"] = hidden.item()
                 loss = loss + st.hidden_weight * hidden
             return loss, parts
-        if not pair.any():
+        if sb is None:
             return st.mse_weight * kd, parts
         en, xx, t_en = sa[pair], sb, ta[pair]
         if st.kind == "mcl":
