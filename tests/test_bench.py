@@ -104,3 +104,21 @@ def test_frontier_ablations_keep_the_step_budget_and_goals_are_judged():
     verdict = {g["goal"].split()[0]: g["ok"] for g in goals(run, teacher)}
     assert verdict == {"parameters": True, "int8": True, "Tatoeba": True, "STS17": False,
                        "sentences/s": False}
+
+
+def test_the_pte_profile_splits_the_program_into_delegated_and_portable_ops(bundle_dir,
+                                                                            tmp_path):
+    from bench.profile_pte import main
+
+    main([str(bundle_dir), "--runs", "3", "--out", str(tmp_path)])
+    profile = json.loads((tmp_path / "profile.json").read_text())
+    assert set(profile) == {"8", "32"}  # the tiny student's max_len is 64
+    for figures in profile.values():
+        ops = figures["ops"]
+        assert figures["total_ms"] > 0
+        # the linear layers run in XNNPACK as int8 GEMMs; the embedding lookup outside it
+        assert any(k.startswith("xnnpack: Fully Connected") for k in ops)
+        assert any(k.startswith("portable: embedding_byte") for k in ops)
+        assert 0.9 < sum(op["share"] for op in ops.values()) < 1.1
+    md = (tmp_path / "profile.md").read_text()
+    assert "| **whole program, ms** |" in md and "| yes |" in md
