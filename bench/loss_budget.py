@@ -1,13 +1,16 @@
 """The loss budget: what each compression step costs the teacher before any training.
 
     python -m bench.loss_budget --corpus build/corpus --tatoeba DIR --sts17 DIR \
-        --out build/loss-budget [--student build/student]
+        --out build/loss-budget [--rows compression|shape] [--student build/student]
 
 Each row is the teacher with one more step applied (the vocabulary cut, the factorised
 embeddings, fewer layers), built by the same code that starts a student (`distill.vocab.prune`,
 `distill.train.student_for`) and evaluated untrained on Tatoeba (the 12 default languages) and
-STS17. `--student` adds a trained student folder as the last row. Finished rows are kept in
-OUT/results.json, so an interrupted run resumes. Writes OUT/loss-budget.md.
+STS17. `--rows compression` (default) walks from the teacher to the student one step at a
+time; `--rows shape` compares the 4-layer starts: the table's width E, its size, 4-bit rows,
+and which teacher layers are kept. `--student` adds a trained student folder as the last row.
+Finished rows are kept in OUT/results.json, so an interrupted run resumes. Writes
+OUT/loss-budget.md.
 """
 
 from __future__ import annotations
@@ -17,8 +20,9 @@ import json
 from pathlib import Path
 
 # (name, vocabulary: None = the teacher's whole one, or (ranked by, size), E (0 = H), layers k,
-# SVD weighted by the pieces' mass)
-ROWS: list[tuple[str, tuple[str, int] | None, int, int, bool]] = [
+# SVD weighted by the pieces' mass[, the teacher layers kept (() = the first k), the table's
+# bits (32 = float)])
+ROWS: list[tuple] = [
     ("teacher as a student (no prompt)", None, 0, 12, False),
     ("vocabulary: 48k pieces ranked by the corpus", ("corpus", 48000), 0, 12, False),
     ("vocabulary: 48k pieces ranked by word lists + corpus", ("words", 48000), 0, 12, False),
@@ -31,6 +35,22 @@ ROWS: list[tuple[str, tuple[str, int] | None, int, int, bool]] = [
     ("48k (corpus), SVD to E=128, first 4 layers", ("corpus", 48000), 128, 4, False),
     ("64k, mass-weighted E=128, first 4 layers", ("words", 64000), 128, 4, True),
 ]
+SHAPE_ROWS: list[tuple] = [
+    ("full vocabulary, E=H, first 4 layers", None, 0, 4, False),
+    ("full vocabulary, E=H, layers 0, 1, 2, 11", None, 0, 4, False, (0, 1, 2, 11)),
+    ("full vocabulary, E=H, layers 0, 1, 10, 11", None, 0, 4, False, (0, 1, 10, 11)),
+    ("full vocabulary, E=H, layers 0, 2, 4, 6", None, 0, 4, False, (0, 2, 4, 6)),
+    ("64k, mass-weighted E=128, first 4 layers", ("words", 64000), 128, 4, True),
+    ("64k, mass-weighted E=256, first 4 layers", ("words", 64000), 256, 4, True),
+    ("64k, E=H, first 4 layers", ("words", 64000), 0, 4, False),
+    ("96k, mass-weighted E=256, first 4 layers", ("words", 96000), 256, 4, True),
+    ("60k, mass-weighted E=256, first 4 layers", ("words", 60000), 256, 4, True),
+    ("60k, mass-weighted E=256, first 4 layers, 4-bit rows", ("words", 60000), 256, 4, True,
+     (), 4),
+    ("60k, mass-weighted E=256, layers 0, 1, 10, 11", ("words", 60000), 256, 4, True,
+     (0, 1, 10, 11)),
+]
+ROW_SETS = {"compression": ROWS, "shape": SHAPE_ROWS}
 
 
 def _vocabulary(spec: tuple[str, int] | None, teacher, corpus: Path, languages: list[str],
@@ -56,15 +76,26 @@ def _untrained(row: tuple, teacher, corpus: Path, languages: list[str], cache: d
     from distill.student import StudentEncoder
     from distill.train import student_for
 
-    _, spec, embed_dim, layers, weighted = row
+    _, spec, embed_dim, layers, weighted, *rest = row
+    teacher_layers, bits = (list(rest[0]) if rest else []), (rest[1] if len(rest) > 1 else 32)
     tj, old_ids, mass = _vocabulary(spec, teacher, corpus, languages, cache)
     c = teacher.model.config
     shape = {"embed_dim": embed_dim or c.hidden_size, "num_layers": layers,
              "num_recurrences": 1, "hidden_size": c.hidden_size,
              "num_heads": c.num_attention_heads, "intermediate_size": c.intermediate_size,
-             "max_len": 128, "layer_norm_eps": c.layer_norm_eps}
+             "max_len": 128, "layer_norm_eps": c.layer_norm_eps,
+             "teacher_layers": teacher_layers}
     student = student_for(teacher.name, teacher.model, teacher.pad_id, old_ids, shape,
                           piece_mass=mass if weighted else None)
+    if bits != 32:  # the table as the int8 program stores it: quantised, read back as float
+        import executorch.exir.passes._quant_patterns_and_replacements  # noqa: F401 (its ops)
+        import torch
+
+        from export.to_pte import QuantizedEmbedding
+
+        with torch.no_grad():
+            q = QuantizedEmbedding(student.token_embed.weight, bits)
+            student.token_embed.weight.copy_(q(torch.arange(student.config.vocab_size)))
     return StudentEncoder(student, Tokenizer.from_str(json.dumps(tj)), row[0])
 
 
@@ -75,6 +106,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--tatoeba", type=Path, required=True)
     ap.add_argument("--sts17", type=Path, required=True)
     ap.add_argument("--out", type=Path, default=Path("build/loss-budget"))
+    ap.add_argument("--rows", choices=ROW_SETS, default="compression")
     ap.add_argument("--student", type=Path, help="a trained student folder: the last row")
     args = ap.parse_args(argv)
 
@@ -89,7 +121,7 @@ def main(argv: list[str] | None = None) -> None:
     results = json.loads(results_file.read_text()) if results_file.is_file() else {}
     teacher = Teacher(preset["teacher"])
     cache: dict = {}
-    todo = [("teacher (its prompt, full vocabulary, 12 layers)", teacher), *ROWS]
+    todo = [("teacher (its prompt, full vocabulary, 12 layers)", teacher), *ROW_SETS[args.rows]]
     if args.student:
         todo.append((f"trained student {args.student}", None))
     for row in todo:
