@@ -36,19 +36,16 @@ ROWS: list[tuple] = [
     ("64k, mass-weighted E=128, first 4 layers", ("words", 64000), 128, 4, True),
 ]
 SHAPE_ROWS: list[tuple] = [
-    ("full vocabulary, E=H, first 4 layers", None, 0, 4, False),
+    ("full vocabulary, E=H, the teacher's first 4 layers", None, 0, 4, False),
+    ("full vocabulary, E=H, layers 0, 2, 4, 6", None, 0, 4, False, (0, 2, 4, 6)),
     ("full vocabulary, E=H, layers 0, 1, 2, 11", None, 0, 4, False, (0, 1, 2, 11)),
     ("full vocabulary, E=H, layers 0, 1, 10, 11", None, 0, 4, False, (0, 1, 10, 11)),
-    ("full vocabulary, E=H, layers 0, 2, 4, 6", None, 0, 4, False, (0, 2, 4, 6)),
     ("64k, mass-weighted E=128, first 4 layers", ("words", 64000), 128, 4, True),
     ("64k, mass-weighted E=256, first 4 layers", ("words", 64000), 256, 4, True),
-    ("64k, E=H, first 4 layers", ("words", 64000), 0, 4, False),
+    ("64k, mass-weighted E=256, first 4, 4-bit rows in groups of 128", ("words", 64000), 256,
+     4, True, (), 4),
+    ("64k, E=H (no factorisation), first 4 layers", ("words", 64000), 0, 4, False),
     ("96k, mass-weighted E=256, first 4 layers", ("words", 96000), 256, 4, True),
-    ("60k, mass-weighted E=256, first 4 layers", ("words", 60000), 256, 4, True),
-    ("60k, mass-weighted E=256, first 4 layers, 4-bit rows", ("words", 60000), 256, 4, True,
-     (), 4),
-    ("60k, mass-weighted E=256, layers 0, 1, 10, 11", ("words", 60000), 256, 4, True,
-     (0, 1, 10, 11)),
 ]
 ROW_SETS = {"compression": ROWS, "shape": SHAPE_ROWS}
 
