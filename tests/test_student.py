@@ -163,6 +163,16 @@ def test_init_from_teacher_reproduces_the_teacher(teacher):
     assert (ours * ref).sum(1).min() > 0.9999
 
 
+def _two_layer_student(teacher_model, old_ids: list[int], **shape) -> Student:
+    """Two unfactorised layers started from `teacher_model`, its shape checked first."""
+    cfg = StudentConfig(vocab_size=len(old_ids), embed_dim=384, num_layers=2,
+                        num_recurrences=1, max_len=64, pad_id=old_ids.index(1), **shape)
+    check_shape_matches_teacher(cfg, teacher_model.config)
+    model = Student(cfg).eval()
+    init_from_teacher(model, teacher_model, old_ids)
+    return model
+
+
 def test_teacher_layers_choose_which_layers_the_student_starts_from(teacher):
     """k=2 from the teacher's layers 0 and 11 must compute what the teacher does with its
     layers 1..10 skipped; a bad choice is refused in one line."""
@@ -172,13 +182,7 @@ def test_teacher_layers_choose_which_layers_the_student_starts_from(teacher):
     skipped.config.num_hidden_layers = 2
 
     def student(layers: list[int], source) -> Student:
-        cfg = StudentConfig(vocab_size=len(old_ids), embed_dim=384, num_layers=2,
-                            num_recurrences=1, max_len=64, pad_id=old_ids.index(1),
-                            teacher_layers=layers)
-        check_shape_matches_teacher(cfg, source.config)
-        model = Student(cfg).eval()
-        init_from_teacher(model, source, old_ids)
-        return model
+        return _two_layer_student(source, old_ids, teacher_layers=layers)
 
     ids = torch.tensor([[0, 5, 17, 40, 2]])
     mask = torch.ones_like(ids)
@@ -207,13 +211,7 @@ def test_a_narrower_feed_forward_keeps_the_teachers_strongest_neurons(teacher):
             layer.output.dense.weight[:, dropped] = 0
 
     def student(width: int) -> Student:
-        cfg = StudentConfig(vocab_size=len(old_ids), embed_dim=384, num_layers=2,
-                            num_recurrences=1, intermediate_size=width, max_len=64,
-                            pad_id=old_ids.index(1))
-        check_shape_matches_teacher(cfg, silenced.config)
-        model = Student(cfg).eval()
-        init_from_teacher(model, silenced, old_ids)
-        return model
+        return _two_layer_student(silenced, old_ids, intermediate_size=width)
 
     ids = torch.tensor([[0, 5, 17, 40, 2]])
     mask = torch.ones_like(ids)
