@@ -246,8 +246,7 @@ class StageLoss(nn.Module):
         kd = ((sa - ta) ** 2).sum(-1).mean()
         if sb is not None:
             kd = kd + ((sb - ta[pair]) ** 2).sum(-1).mean()
-        parts = {}
-        parts["mse"] = kd.item()
+        parts = {"mse": kd.item()}
         if st.kind == "kd":
             loss = st.mse_weight * kd
             if self.proj:

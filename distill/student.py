@@ -211,6 +211,15 @@ def init_from_teacher(student: Student, teacher_model: nn.Module, old_ids: list[
     _copy_body(student, sd, prefix)
 
 
+def teacher_layers_fit(chosen: list, num_layers: int, teacher_layers: int | None = None
+                       ) -> bool:
+    """Whether `chosen` (empty: the first k) names `num_layers` distinct layers, within the
+    teacher's `teacher_layers` when that is known."""
+    limit = teacher_layers if teacher_layers is not None else float("inf")
+    return not chosen or (len(chosen) == num_layers and len(set(chosen)) == len(chosen)
+                          and all(isinstance(i, int) and 0 <= i < limit for i in chosen))
+
+
 def check_shape_matches_teacher(config: StudentConfig, teacher_config) -> None:
     if config.hidden_size != teacher_config.hidden_size:
         raise EdgekitError(f"hidden_size {config.hidden_size} must equal the teacher's "
@@ -223,8 +232,7 @@ def check_shape_matches_teacher(config: StudentConfig, teacher_config) -> None:
         raise EdgekitError(f"num_layers {config.num_layers} exceeds the teacher's "
                            f"{teacher_config.num_hidden_layers} layers")
     chosen, n = config.teacher_layers, teacher_config.num_hidden_layers
-    if chosen and (len(chosen) != config.num_layers or len(set(chosen)) != len(chosen)
-                   or not all(isinstance(i, int) and 0 <= i < n for i in chosen)):
+    if not teacher_layers_fit(chosen, config.num_layers, n):
         raise EdgekitError(f"teacher_layers {chosen} must name {config.num_layers} distinct "
                            f"layers of the teacher's 0..{n - 1}")
     if config.max_len > teacher_config.max_position_embeddings:

@@ -41,7 +41,7 @@ def _fields_of(cls, skip: tuple[str, ...] = ()) -> dict[str, str]:
 def check_preset(preset: dict, where: str) -> None:
     """Types, ranges and unknown keys of a preset, each refused in one line naming the key."""
     from distill.ner_train import TeacherTuning
-    from distill.student import StudentConfig
+    from distill.student import StudentConfig, teacher_layers_fit
     from distill.train import TrainConfig
 
     top = {"teacher": "str", "languages": "list", "recipe": "str", "task": "str",
@@ -72,8 +72,7 @@ def check_preset(preset: dict, where: str) -> None:
         raise EdgekitError(f"preset {where}: languages must be language codes")
     student = preset.get("student", {})
     chosen = student.get("teacher_layers", [])
-    if chosen and (len(chosen) != student.get("num_layers") or len(set(chosen)) != len(chosen)
-                   or not all(isinstance(i, int) and i >= 0 for i in chosen)):
+    if not teacher_layers_fit(chosen, student.get("num_layers")):
         raise EdgekitError(f"preset {where}: student.teacher_layers {chosen} must name "
                            f"num_layers = {student.get('num_layers')} distinct teacher layers")
     sources = preset.get("data", {}).get("sources", [])
