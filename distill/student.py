@@ -45,6 +45,8 @@ class StudentConfig:
     max_len: int = 128
     pad_id: int = 1
     layer_norm_eps: float = 1e-12
+    common_directions: int = 0    # sentence embeddings, n > 0: centred on the training
+                                  # text, then its top n principal directions removed
     teacher: str = ""
     labels: list[str] = field(default_factory=list)  # token classification: the tag set
 
@@ -97,6 +99,9 @@ class Student(nn.Module):
         self.layers = nn.ModuleList(EncoderLayer(c) for _ in range(c.num_layers))
         if c.labels:
             self.classifier = nn.Linear(c.hidden_size, len(c.labels))
+        # all-but-the-top, set by `calibrate` after training; zeros change nothing
+        self.register_buffer("center", torch.zeros(c.hidden_size))
+        self.register_buffer("directions", torch.zeros(c.common_directions, c.hidden_size))
 
     def embed(self, input_ids: torch.Tensor) -> torch.Tensor:
         positions = torch.arange(input_ids.shape[1], device=input_ids.device)
@@ -123,7 +128,29 @@ class Student(nn.Module):
         hidden = self.hidden_states(input_ids, attention_mask)
         if self.config.labels:
             return self.classifier(hidden)
-        return F.normalize(mean_pool(hidden, attention_mask), dim=-1)
+        return self.post_process(F.normalize(mean_pool(hidden, attention_mask), dim=-1))
+
+    def post_process(self, embedding: torch.Tensor) -> torch.Tensor:
+        """Centre, remove the common directions, normalise again: every embedding shares a
+        large component (mean cosine ~0.9 between unrelated texts), and what is left carries
+        the graded similarity."""
+        e = embedding - self.center
+        if self.config.common_directions:
+            # products and sums, not a matmul: a quantiser would take these constants for a
+            # weight to quantise, and the difference of near-equal vectors needs float
+            coords = (e.unsqueeze(1) * self.directions).sum(-1)
+            e = e - (coords.unsqueeze(-1) * self.directions).sum(1)
+        return F.normalize(e, dim=-1)
+
+    @torch.no_grad()
+    def calibrate(self, raw: torch.Tensor) -> None:
+        """All-but-the-top (Mu & Viswanath, 2018) from `raw`, the normalised embeddings
+        (before `post_process`) of a sample of training text: their mean, then the top
+        `common_directions` principal directions of what is left."""
+        self.center.copy_(raw.mean(0))
+        if self.config.common_directions:
+            _, _, vt = torch.linalg.svd(raw - self.center, full_matrices=False)
+            self.directions.copy_(vt[:self.config.common_directions])
 
 
 def num_parameters(model: nn.Module) -> int:
@@ -287,7 +314,11 @@ class StudentEncoder:
             config = StudentConfig(**{f.name: raw[f.name] for f in fields(StudentConfig)
                                       if f.name in raw})
             model = Student(config)
-            model.load_state_dict(load_file(folder / "model.safetensors"))
+            state = load_file(folder / "model.safetensors")
+            # students saved before calibration existed: no centring
+            state.setdefault("center", torch.zeros(config.hidden_size))
+            state.setdefault("directions", torch.zeros(0, config.hidden_size))
+            model.load_state_dict(state)
             tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
         except Exception as e:  # wrong types, shapes, a truncated file: the folder is damaged
             reason = str(e).strip().splitlines()[0][:200] if str(e).strip() else type(e).__name__

@@ -275,9 +275,29 @@ def distill(cfg: DistillConfig) -> dict:
     # 4. dev retrieval, then the folder
     summary = {"teacher": cfg.teacher, "languages": sorted({lang for lang, _, _ in dev}),
                "teacher_parameters": teacher_params, "steps": tc.steps}
-    return finish_run(student, tj, cfg.out, work, procs, t0, summary, log_rows,
-                      lambda: {"dev_retrieval": dev_retrieval(encoder, dev,
-                                                              cfg.max_dev_per_lang)})
+    def final() -> dict:
+        if scfg.common_directions:
+            calibrate_on_corpus(encoder, cfg.corpus, tc.seed)
+        return {"dev_retrieval": dev_retrieval(encoder, dev, cfg.max_dev_per_lang)}
+
+    return finish_run(student, tj, cfg.out, work, procs, t0, summary, log_rows, final)
+
+
+CALIBRATION_TEXTS = 4000
+
+
+def calibration_texts(corpus: Path, seed: int) -> list[str]:
+    """A sample of the corpus's training text (never the evaluation's)."""
+    texts = list(read_texts(corpus))
+    return random.Random(seed).sample(texts, min(CALIBRATION_TEXTS, len(texts)))
+
+
+def calibrate_on_corpus(encoder: StudentEncoder, corpus: Path, seed: int) -> None:
+    """The student's all-but-the-top (`Student.calibrate`) from its own training text."""
+    model = encoder.model
+    model.center.zero_()
+    model.directions.zero_()
+    model.calibrate(torch.from_numpy(encoder.encode(calibration_texts(corpus, seed))))
 
 
 def student_for(teacher_name: str, teacher_model: nn.Module, teacher_pad_id: int,

@@ -6,6 +6,7 @@ import json
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -107,6 +108,31 @@ def test_onnx_target_has_no_pte_and_encodes_with_onnx_by_default(tmp_path, stude
     golden = json.loads((out / "golden.json").read_text("utf-8"))["items"][:5]
     got = b.encode([g["text"] for g in golden])  # no runtime named: the bundle's ONNX model
     assert cosine(got, np.array([g["embedding"] for g in golden])).min() >= 0.99
+
+
+def test_a_calibrated_student_exports_its_post_processing_in_the_graph(tmp_path, student_dir):
+    """Calibrated on its corpus, the student's fp32 ONNX program reproduces the centred
+    embeddings, which differ from the raw ones."""
+    from dataclasses import replace
+
+    from distill.student import Student, StudentEncoder, save_student
+    from distill.train import calibrate_on_corpus
+
+    raw = StudentEncoder.load(student_dir)
+    model = Student(replace(raw.config, common_directions=2)).eval()
+    model.load_state_dict({k: v for k, v in raw.model.state_dict().items()
+                           if k not in ("center", "directions")}, strict=False)
+    calibrated = StudentEncoder(model, raw.tokenizer)
+    calibrate_on_corpus(calibrated, Path(f"{student_dir}.corpus"), seed=0)
+    assert model.center.norm() > 0.5
+    assert torch.allclose(model.directions @ model.directions.T, torch.eye(2), atol=1e-4)
+    folder = tmp_path / "calibrated"
+    save_student(model, json.loads(raw.tokenizer.to_str()), folder)
+    export_bundle(folder, tmp_path / "bundle", target="onnx", precision="fp32")
+    texts = ["Open the file", "Ouvrir le fichier", "Datei öffnen"]
+    got = Bundle.load(tmp_path / "bundle").encode(texts)
+    assert cosine(got, calibrated.encode(texts)).min() > 0.9999
+    assert cosine(got, raw.encode(texts)).min() < 0.99
 
 
 # ------------------------------------------------------------------ verification

@@ -8,6 +8,7 @@ import json
 import numpy as np
 import pytest
 import torch
+import torch.nn.functional as F
 from tokenizers import Tokenizer
 
 from distill.errors import EdgekitError
@@ -67,6 +68,38 @@ def test_save_and_load_round_trip(tmp_path, teacher):
     assert loaded.info["training"] == {"note": "x"}
     direct = StudentEncoder(model, Tokenizer.from_str(json.dumps(tj))).encode(TEXTS)
     assert np.allclose(loaded.encode(TEXTS), direct, atol=1e-6)
+
+
+def test_calibration_removes_the_common_component_and_spreads_the_cosines():
+    """Raw embeddings sharing one large direction (cosine ~0.9 between unrelated rows) come
+    out centred, free of the removed directions and spread apart; uncalibrated (zeros),
+    post-processing changes nothing."""
+    torch.manual_seed(0)
+    model = Student(tiny(hidden_size=32, common_directions=2)).eval()
+    raw = F.normalize(torch.randn(32) * 3 + 0.3 * torch.randn(200, 32), dim=-1)
+    assert torch.allclose(model.post_process(raw), raw, atol=1e-6)
+    model.calibrate(raw)
+    out = model.post_process(raw)
+    assert torch.allclose(out.norm(dim=-1), torch.ones(200), atol=1e-5)
+    assert (out @ model.directions.T).abs().max() < 1e-5
+    off_diagonal = ~torch.eye(200, dtype=torch.bool)
+    assert (raw @ raw.T)[off_diagonal].mean() > 0.8
+    assert (out @ out.T)[off_diagonal].mean().abs() < 0.05
+
+
+def test_a_student_saved_before_calibration_loads_uncentred(tmp_path, teacher):
+    from safetensors.torch import load_file, save_file
+
+    tj, old_ids, _ = prune(load_tokenizer_json(teacher.folder / "tokenizer.json"), TEXTS)
+    torch.manual_seed(0)
+    model = Student(tiny(vocab_size=len(old_ids))).eval()
+    save_student(model, tj, tmp_path / "s")
+    weights = tmp_path / "s" / "model.safetensors"
+    state = load_file(weights)
+    del state["center"], state["directions"]
+    save_file(state, weights)
+    direct = StudentEncoder(model, Tokenizer.from_str(json.dumps(tj))).encode(TEXTS)
+    assert np.allclose(StudentEncoder.load(tmp_path / "s").encode(TEXTS), direct, atol=1e-6)
 
 
 def test_pruned_vocabulary_tokenises_like_the_teacher(teacher):
