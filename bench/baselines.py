@@ -20,13 +20,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import time
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 
+from bench.frontier import pinned_to_one_core, sentences_per_second
 from distill.evaluate import TATOEBA_DEFAULT, sts17, tatoeba
 from distill.teachers import DEFAULT_TEACHER, resolve_teacher
 from export.golden import GOLDEN_TEXTS
@@ -45,23 +45,6 @@ class BatchedEncoder:
         out = np.concatenate([self.embed(texts[i:i + batch_size])
                               for i in range(0, len(texts), batch_size)])
         return out / np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-12)
-
-
-def one_core_speed(embed: Embed, texts: list[str], seconds: float = 5.0) -> float:
-    """Sentences/s one at a time, tokeniser included, pinned to one core."""
-    cores = os.sched_getaffinity(0)
-    os.sched_setaffinity(0, {min(cores)})
-    try:
-        for t in texts:
-            embed([t])
-        n, start = 0, time.perf_counter()
-        while time.perf_counter() - start < seconds:
-            for t in texts:
-                embed([t])
-                n += 1
-        return n / (time.perf_counter() - start)
-    finally:
-        os.sched_setaffinity(0, cores)
 
 
 def static_model(out: Path, teacher: str, pca_dims: int) -> tuple[Embed, dict]:
@@ -110,8 +93,10 @@ def main(argv: list[str] | None = None) -> int:
     tat = tatoeba(encoder, args.tatoeba, TATOEBA_DEFAULT)
     sts = sts17(encoder, args.sts17)
     texts = [t for _, t in GOLDEN_TEXTS if t.strip()]
+    with pinned_to_one_core():
+        speed = sentences_per_second(lambda t: embed([t]), texts, seconds=5.0)
     result = {"model": args.model, **about, "tatoeba": tat, "sts17": sts,
-              "sentences_per_s_one_core": round(one_core_speed(embed, texts), 1)}
+              "sentences_per_s_one_core": round(speed, 1)}
     (args.out / "results.json").write_text(json.dumps(result, indent=2))
     print(f"{args.model}: Tatoeba {tat['mean']:.1f}  STS17 {sts['mean']:.1f}  "
           f"{result['sentences_per_s_one_core']} sentences/s (one core)")

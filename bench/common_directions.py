@@ -52,8 +52,7 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     torch.set_num_threads(1)
     encoder = StudentEncoder.load(args.student)
-    encoder.model.center.zero_()
-    encoder.model.directions.zero_()
+    encoder.model.clear_calibration()
     cached = PostProcessed(encoder)
     sample = cached.raw_of(calibration_texts(args.corpus, args.seed))
     rows = [("uncentred", None)] + [(f"centred, {k} directions removed", k) for k in args.k]

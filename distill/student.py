@@ -143,6 +143,12 @@ class Student(nn.Module):
         return F.normalize(e, dim=-1)
 
     @torch.no_grad()
+    def clear_calibration(self) -> None:
+        """Back to the raw embedding (what `calibrate` takes)."""
+        self.center.zero_()
+        self.directions.zero_()
+
+    @torch.no_grad()
     def calibrate(self, raw: torch.Tensor) -> None:
         """All-but-the-top (Mu & Viswanath, 2018) from `raw`, the normalised embeddings
         (before `post_process`) of a sample of training text: their mean, then the top

@@ -294,10 +294,9 @@ def calibration_texts(corpus: Path, seed: int) -> list[str]:
 
 def calibrate_on_corpus(encoder: StudentEncoder, corpus: Path, seed: int) -> None:
     """The student's all-but-the-top (`Student.calibrate`) from its own training text."""
-    model = encoder.model
-    model.center.zero_()
-    model.directions.zero_()
-    model.calibrate(torch.from_numpy(encoder.encode(calibration_texts(corpus, seed))))
+    encoder.model.clear_calibration()
+    raw = encoder.encode(calibration_texts(corpus, seed))
+    encoder.model.calibrate(torch.from_numpy(raw))
 
 
 def student_for(teacher_name: str, teacher_model: nn.Module, teacher_pad_id: int,
