@@ -102,6 +102,8 @@ class Student(nn.Module):
         # all-but-the-top, set by `calibrate` after training; zeros change nothing
         self.register_buffer("center", torch.zeros(c.hidden_size))
         self.register_buffer("directions", torch.zeros(c.common_directions, c.hidden_size))
+        # False in the exported program: a bundle applies the calibration after it, in float
+        self.post_processing = True
 
     def embed(self, input_ids: torch.Tensor) -> torch.Tensor:
         positions = torch.arange(input_ids.shape[1], device=input_ids.device)
@@ -128,18 +130,19 @@ class Student(nn.Module):
         hidden = self.hidden_states(input_ids, attention_mask)
         if self.config.labels:
             return self.classifier(hidden)
-        return self.post_process(F.normalize(mean_pool(hidden, attention_mask), dim=-1))
+        embedding = F.normalize(mean_pool(hidden, attention_mask), dim=-1)
+        return self.post_process(embedding) if self.post_processing else embedding
+
+    @property
+    def calibrated(self) -> bool:
+        return bool(self.center.any())
 
     def post_process(self, embedding: torch.Tensor) -> torch.Tensor:
         """Centre, remove the common directions, normalise again: every embedding shares a
         large component (mean cosine ~0.9 between unrelated texts), and what is left carries
         the graded similarity."""
         e = embedding - self.center
-        if self.config.common_directions:
-            # products and sums, not a matmul: a quantiser would take these constants for a
-            # weight to quantise, and the difference of near-equal vectors needs float
-            coords = (e.unsqueeze(1) * self.directions).sum(-1)
-            e = e - (coords.unsqueeze(-1) * self.directions).sum(1)
+        e = e - (e @ self.directions.T) @ self.directions
         return F.normalize(e, dim=-1)
 
     @torch.no_grad()

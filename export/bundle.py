@@ -6,6 +6,8 @@
     model.onnx      ONNX (targets android, linux, onnx)
     tokenizer.json  HF tokenizers format, truncation to max_len included
     golden.json     texts -> token ids, attention mask, reference embedding
+    post_process.json  a calibrated student's centre and common directions, applied after the
+                    model in float (absent for uncalibrated students and taggers)
     torch/          the PyTorch weights as a student folder (target linux only)
 
 `model.pte` / `model.onnx` have the bundle's precision; target linux also keeps the other
@@ -40,6 +42,7 @@ SCHEMA = "edgekit.bundle/1"
 TARGETS = ("android", "linux", "onnx")
 PRECISIONS = ("int8", "fp32")
 SUFFIX = {"executorch": ".pte", "onnx": ".onnx"}
+POST_PROCESS = "post_process.json"
 TOKENIZER_KINDS = {"Unigram": "unigram", "WordPiece": "wordpiece"}
 
 
@@ -107,6 +110,23 @@ def _lower(source, runtime: str, precision: str, path: Path,
         to_onnx(source.model, path, precision)
 
 
+def _calibration(model) -> dict[str, np.ndarray] | None:
+    """A calibrated sentence student's centre and common directions (float32 arrays)."""
+    if model.config.labels or not model.calibrated:
+        return None
+    return {"center": model.center.numpy().astype(np.float32),
+            "directions": model.directions.numpy().astype(np.float32)}
+
+
+def post_process(embeddings: np.ndarray, center: np.ndarray, directions: np.ndarray
+                 ) -> np.ndarray:
+    """What a calibrated bundle does after its model (`Student.post_process`, in numpy):
+    subtract `center`, remove the components along the rows of `directions`, normalise."""
+    e = np.asarray(embeddings, dtype=np.float32) - center
+    e = e - (e @ directions.T) @ directions
+    return e / np.maximum(np.linalg.norm(e, axis=-1, keepdims=True), 1e-12)
+
+
 def export_bundle(model: str | Path, out: str | Path, target: str = "linux",
                   precision: str = "int8", embedding_bits: int | None = None,
                   quality: dict | None = None) -> dict:
@@ -141,13 +161,19 @@ def export_bundle(model: str | Path, out: str | Path, target: str = "linux",
         raise EdgekitError("the bundle tokenizer disagrees with the training tokenizer")
     # the golden texts span 2..max_len tokens; also probe a single token
     probes = ids + [ids[0][:1]]
+    calibration = _calibration(source.model)
+    final = torch_runner(source.model, config.pad_id)(probes) if calibration else None
+    # the programs end before the calibration: int8 error is measured on what int8 computes,
+    # and the bundle applies post_process.json in float (docs/bundle-format.md)
+    source.model.post_processing = False
     probe_reference = torch_runner(source.model, config.pad_id)(probes)
     reference = probe_reference[: len(ids)]
     if config.labels:
         golden = golden_ner_record(GOLDEN_NER_TEXTS, words, ids, [f for _, f in encoded],
                                    reference, config.labels)
     else:
-        golden = golden_record(GOLDEN_TEXTS, source.text_prefix, ids, reference)
+        golden = golden_record(GOLDEN_TEXTS, source.text_prefix, ids, reference,
+                               None if final is None else final[: len(ids)])
 
     # the kept variants, plus the fp32 twin of each so that int8 parity is always reported
     # next to fp32 (for a teacher, --precision fp32 lowers only fp32)
@@ -162,6 +188,11 @@ def export_bundle(model: str | Path, out: str | Path, target: str = "linux",
             outputs = _runner(runtime, tmp / name, config.pad_id)(probes)
             key = f"{runtime}-{prec}"
             figures[key] = parity.cosines(probe_reference, outputs)
+            if calibration:
+                # reported, not gated: the calibration removes the component all embeddings
+                # share, so the same int8 error is a larger share of what is left
+                after = parity.cosines(final, post_process(outputs, **calibration))
+                figures[key]["post_processed"] = {k: after[k] for k in ("min", "mean")}
             sizes[key] = (tmp / name).stat().st_size
             log.info("%s: %.1f MB, cosine min %.5f mean %.5f (%.0f s)", key, sizes[key] / 1e6,
                      figures[key]["min"], figures[key]["mean"], time.time() - t0)
@@ -173,6 +204,9 @@ def export_bundle(model: str | Path, out: str | Path, target: str = "linux",
                                             encoding="utf-8")
         (tmp / "golden.json").write_text(json.dumps(golden, ensure_ascii=False, indent=1),
                                          encoding="utf-8")
+        if calibration:
+            (tmp / POST_PROCESS).write_text(json.dumps(
+                {k: np.asarray(v).round(7).tolist() for k, v in calibration.items()}))
         if target == "linux":
             save_student(source.model, tok_json, tmp / "torch")
         manifest = {
@@ -185,6 +219,8 @@ def export_bundle(model: str | Path, out: str | Path, target: str = "linux",
             "tokenizer": {"file": "tokenizer.json",
                           "kind": TOKENIZER_KINDS[tok_json["model"]["type"]],
                           "pad_id": config.pad_id},
+            **({"post_process": {"file": POST_PROCESS, "kind": "all-but-the-top"}}
+               if calibration else {}),
             "inputs": [{"name": n, "dtype": "int64", "shape": ["batch", "seq"]}
                        for n in ("input_ids", "attention_mask")],
             "models": [{"runtime": r, "precision": p, "file": model_file(r, p, precision),
@@ -238,6 +274,7 @@ class Bundle:
         self.max_len = int(manifest["max_seq_len"])
         self.text_prefix = manifest.get("text_prefix", "")
         self.pad_id = int(manifest["tokenizer"]["pad_id"])
+        self.calibration = _read_calibration(folder, manifest)
         self._runners: dict = {}
 
     @classmethod
@@ -276,6 +313,7 @@ class Bundle:
             from distill.student import StudentEncoder
 
             model = StudentEncoder.load(self.folder / "torch").model
+            model.post_processing = False  # like the programs: `encode` applies it
             runner = torch_runner(model, self.pad_id)
         else:
             match = [m for m in self.models if m["runtime"] == runtime
@@ -301,7 +339,8 @@ class Bundle:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
         run = self.runner(runtime or self.models[0]["runtime"], precision)
-        return run(self.tokenize(texts))
+        out = run(self.tokenize(texts))
+        return post_process(out, **self.calibration) if self.calibration else out
 
     def similarity(self, a: str, b: str, runtime: str | None = None) -> float:
         ea, eb = self.encode([a, b], runtime)
@@ -362,6 +401,8 @@ def verify(folder: Path) -> tuple[dict, Tokenizer]:
             raise EdgekitError(f"bundle {folder} is corrupted: {rel} does not match its "
                                "sha256 in manifest.json")
     needed = [manifest["tokenizer"]["file"]] + [m["file"] for m in manifest["models"]]
+    if "post_process" in manifest:
+        needed.append(manifest["post_process"]["file"])
     for rel in needed:
         if rel not in files:
             raise EdgekitError(f"bundle {folder}: {rel} is not listed in manifest.json")
@@ -371,6 +412,7 @@ def verify(folder: Path) -> tuple[dict, Tokenizer]:
 # manifest keys a reader relies on: name -> type (a dict: the keys inside it)
 _FIELDS = {"max_seq_len": int, "tokenizer": {"file": str, "kind": str, "pad_id": int},
            "models": list, "files": dict}
+_OPTIONAL_FIELDS = {"post_process": {"file": str, "kind": str}}
 _MODEL_FIELDS = {"runtime": str, "precision": str, "file": str}
 _FILE_FIELDS = {"size": int, "sha256": str}
 _TYPE_NAMES = {int: "a whole number", str: "a string", list: "a list", dict: "an object"}
@@ -390,6 +432,7 @@ def _check_fields(folder: Path, manifest: dict) -> None:
                 raise EdgekitError(f"bundle {folder}: manifest.json: {where}{key} must be "
                                    f"{_TYPE_NAMES[kind]}")
     need("", manifest, _FIELDS)
+    need("", manifest, {k: v for k, v in _OPTIONAL_FIELDS.items() if k in manifest})
     if not manifest["models"]:
         raise EdgekitError(f"bundle {folder}: manifest.json lists no models")
     for i, model in enumerate(manifest["models"]):
@@ -399,6 +442,28 @@ def _check_fields(folder: Path, manifest: dict) -> None:
     if not 1 <= manifest["max_seq_len"] <= 8192:
         raise EdgekitError(f"bundle {folder}: manifest.json: max_seq_len "
                            f"{manifest['max_seq_len']} is out of range")
+
+
+def _read_calibration(folder: Path, manifest: dict) -> dict[str, np.ndarray] | None:
+    """The bundle's post_process.json as arrays of the embedding's width, or None."""
+    if "post_process" not in manifest:
+        return None
+    rel, kind = manifest["post_process"]["file"], manifest["post_process"]["kind"]
+    if kind != "all-but-the-top":
+        raise EdgekitError(f"bundle {folder}: post-processing {kind!r} is unknown to this "
+                           "edgekit (it applies all-but-the-top)")
+    try:
+        raw = json.loads((folder / rel).read_text("utf-8"))
+        center = np.asarray(raw["center"], dtype=np.float32)
+        directions = np.asarray(raw["directions"], dtype=np.float32).reshape(-1, len(center))
+    except (ValueError, KeyError, TypeError, UnicodeDecodeError):
+        raise EdgekitError(f"bundle {folder}: {rel} is not a centre and a list of "
+                           "directions") from None
+    dim = int(manifest.get("embedding_dim", len(center)))
+    if center.shape != (dim,):
+        raise EdgekitError(f"bundle {folder}: {rel} has a centre of width {len(center)}, "
+                           f"the embedding has {dim}")
+    return {"center": center, "directions": directions}
 
 
 def _check_tokenizer(folder: Path, spec: dict) -> Tokenizer:

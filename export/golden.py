@@ -58,14 +58,19 @@ GOLDEN_TEXTS: list[tuple[str, str]] = [
 
 
 def golden_record(texts: Sequence[tuple[str, str]], prefix: str, ids: Sequence[Sequence[int]],
-                  embeddings: np.ndarray) -> dict:
-    return {
-        "text_prefix": prefix,
-        "items": [
-            {"lang": lang, "text": text, "ids": list(x), "attention_mask": [1] * len(x),
-             "embedding": [round(float(v), 7) for v in emb]}
-            for (lang, text), x, emb in zip(texts, ids, embeddings, strict=True)],
-    }
+                  embeddings: np.ndarray, post_processed: np.ndarray | None = None) -> dict:
+    """`embedding` is the model's output; `post_processed`, for a calibrated bundle, what
+    `post_process.json` makes of it."""
+    def vector(v: np.ndarray) -> list[float]:
+        return [round(float(x), 7) for x in v]
+
+    items = [{"lang": lang, "text": text, "ids": list(x), "attention_mask": [1] * len(x),
+              "embedding": vector(emb)}
+             for (lang, text), x, emb in zip(texts, ids, embeddings, strict=True)]
+    if post_processed is not None:
+        for item, final in zip(items, post_processed, strict=True):
+            item["post_processed"] = vector(final)
+    return {"text_prefix": prefix, "items": items}
 
 
 # NER: sentences with people, places and organisations in the training languages, the unseen

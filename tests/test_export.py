@@ -6,7 +6,6 @@ import json
 import shutil
 import subprocess
 import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -15,7 +14,7 @@ from tokenizers import Tokenizer
 
 from distill.errors import EdgekitError
 from distill.student import student_from_teacher
-from export.bundle import Bundle, export_bundle, sha256
+from export.bundle import Bundle, export_bundle, post_process, sha256
 from export.runtimes import executorch_runner, onnx_runner, torch_runner
 from export.to_pte import QuantizedEmbedding
 
@@ -68,11 +67,17 @@ def test_golden_file_covers_languages_and_edge_cases_and_the_tokenizer_reproduce
     ("torch", None, 0.99999), ("executorch", "fp32", 0.9999), ("onnx", "fp32", 0.9999),
     ("executorch", "int8", 0.99), ("onnx", "int8", 0.99)])
 def test_every_runtime_reproduces_the_golden_embeddings(bundle, runtime, precision, least):
+    """The model's output against golden `embedding`; what `encode` returns (calibrated: the
+    tiny preset centres its student) against `post_processed`, where fp32 leaves no slack."""
     golden = json.loads((bundle.folder / "golden.json").read_text("utf-8"))["items"]
-    got = bundle.encode([g["text"] for g in golden], runtime, precision)
+    texts = [g["text"] for g in golden]
+    raw = bundle.runner(runtime, precision)(bundle.tokenize(texts))
+    assert cosine(raw, np.array([g["embedding"] for g in golden])).min() >= least
+    got = bundle.encode(texts, runtime, precision)
     assert got.dtype == np.float32 and got.shape == (len(golden), bundle.dim)
     np.testing.assert_allclose(np.linalg.norm(got, axis=1), 1.0, atol=1e-4)
-    assert cosine(got, np.array([g["embedding"] for g in golden])).min() >= least
+    final = cosine(got, np.array([g["post_processed"] for g in golden]))
+    assert final.min() >= (least if precision != "int8" else 0.9)
 
 
 def test_one_token_and_max_len_inputs_run_without_re_export(bundle):
@@ -89,7 +94,9 @@ def test_one_token_and_max_len_inputs_run_without_re_export(bundle):
 def _torch_model(bundle):
     from distill.student import StudentEncoder
 
-    return StudentEncoder.load(bundle.folder / "torch").model
+    model = StudentEncoder.load(bundle.folder / "torch").model
+    model.post_processing = False  # the programs' function: the bundle calibrates after them
+    return model
 
 
 def test_similarity_and_empty_input(bundle):
@@ -106,33 +113,35 @@ def test_onnx_target_has_no_pte_and_encodes_with_onnx_by_default(tmp_path, stude
     assert not (out / "model.pte").exists() and (out / "model.onnx").is_file()
     b = Bundle.load(out)
     golden = json.loads((out / "golden.json").read_text("utf-8"))["items"][:5]
-    got = b.encode([g["text"] for g in golden])  # no runtime named: the bundle's ONNX model
-    assert cosine(got, np.array([g["embedding"] for g in golden])).min() >= 0.99
+    texts = [g["text"] for g in golden]
+    raw = b.runner("onnx")(b.tokenize(texts))
+    assert cosine(raw, np.array([g["embedding"] for g in golden])).min() >= 0.99
+    got = b.encode(texts)  # no runtime named: the bundle's ONNX model, then its calibration
+    np.testing.assert_allclose(got, post_process(raw, **b.calibration), atol=1e-6)
 
 
-def test_a_calibrated_student_exports_its_post_processing_in_the_graph(tmp_path, student_dir):
-    """Calibrated on its corpus, the student's fp32 ONNX program reproduces the centred
-    embeddings, which differ from the raw ones."""
-    from dataclasses import replace
+def test_a_calibrated_bundle_applies_its_post_processing_after_the_program(bundle, student_dir):
+    """The tiny preset calibrates its student: the programs end before the calibration, the
+    bundle carries it in post_process.json, and `encode` gives the student's own embeddings,
+    which the calibration moved away from the programs' output."""
+    from distill.student import StudentEncoder
 
-    from distill.student import Student, StudentEncoder, save_student
-    from distill.train import calibrate_on_corpus
-
-    raw = StudentEncoder.load(student_dir)
-    model = Student(replace(raw.config, common_directions=2)).eval()
-    model.load_state_dict({k: v for k, v in raw.model.state_dict().items()
-                           if k not in ("center", "directions")}, strict=False)
-    calibrated = StudentEncoder(model, raw.tokenizer)
-    calibrate_on_corpus(calibrated, Path(f"{student_dir}.corpus"), seed=0)
-    assert model.center.norm() > 0.5
-    assert torch.allclose(model.directions @ model.directions.T, torch.eye(2), atol=1e-4)
-    folder = tmp_path / "calibrated"
-    save_student(model, json.loads(raw.tokenizer.to_str()), folder)
-    export_bundle(folder, tmp_path / "bundle", target="onnx", precision="fp32")
+    student = StudentEncoder.load(student_dir)
+    assert student.model.center.norm() > 0.5
+    assert torch.allclose(student.model.directions @ student.model.directions.T, torch.eye(2),
+                          atol=1e-4)
+    assert bundle.manifest["post_process"] == {"file": "post_process.json",
+                                               "kind": "all-but-the-top"}
     texts = ["Open the file", "Ouvrir le fichier", "Datei öffnen"]
-    got = Bundle.load(tmp_path / "bundle").encode(texts)
-    assert cosine(got, calibrated.encode(texts)).min() > 0.9999
-    assert cosine(got, raw.encode(texts)).min() < 0.99
+    want = student.encode(texts)
+    for runtime in ("torch", "onnx", "executorch"):
+        assert cosine(bundle.encode(texts, runtime, "fp32"), want).min() > 0.9999, runtime
+    raw = bundle.runner("onnx", "fp32")(bundle.tokenize(texts))
+    assert cosine(raw, want).max() < 0.99
+    golden = json.loads((bundle.folder / "golden.json").read_text("utf-8"))["items"]
+    np.testing.assert_allclose(
+        post_process(np.array([g["embedding"] for g in golden]), **bundle.calibration),
+        np.array([g["post_processed"] for g in golden]), atol=1e-5)
 
 
 # ------------------------------------------------------------------ verification
@@ -166,6 +175,25 @@ def test_a_foreign_or_newer_schema_is_refused(bundle_dir, tmp_path, schema, mess
     b = _copy(bundle_dir, tmp_path)
     m = json.loads((b / "manifest.json").read_text())
     (b / "manifest.json").write_text(json.dumps({**m, "schema": schema}))
+    with pytest.raises(EdgekitError, match=message):
+        Bundle.load(b)
+
+
+@pytest.mark.parametrize("content, kind, message", [
+    ('{"center": [0.5], "directions": []}', "all-but-the-top",
+     "has a centre of width 1, the embedding has"),
+    ('{"centre": []}', "all-but-the-top", "is not a centre and a list of directions"),
+    (None, "whitening", "post-processing 'whitening' is unknown to this edgekit")])
+def test_a_wrong_post_processing_is_refused(bundle_dir, tmp_path, content, kind, message):
+    """Rewritten with matching hashes: the file itself is what is wrong, in one line."""
+    b = _copy(bundle_dir, tmp_path)
+    if content is not None:
+        (b / "post_process.json").write_text(content)
+    m = json.loads((b / "manifest.json").read_text())
+    m["files"]["post_process.json"] = {"size": (b / "post_process.json").stat().st_size,
+                                       "sha256": sha256(b / "post_process.json")}
+    m["post_process"]["kind"] = kind
+    (b / "manifest.json").write_text(json.dumps(m))
     with pytest.raises(EdgekitError, match=message):
         Bundle.load(b)
 

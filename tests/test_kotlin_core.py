@@ -80,7 +80,7 @@ def parity_file(tmp_path_factory, bundle_dir, teacher):
 def test_junit_golden_and_parity_on_the_jvm(bundle_dir, parity_file):
     p = subprocess.run([TOOLS / "test-core", f"-Dedgekit.bundle={bundle_dir}",
                         f"-Dedgekit.parity={parity_file}"], capture_output=True, text=True,
-                       env={**os.environ, "TEST_CLASSES": "TokenizerTest"})
+                       env={**os.environ, "TEST_CLASSES": "TokenizerTest PostProcessTest"})
     assert p.returncode == 0, p.stdout[-3000:] + p.stderr[-2000:]
     assert "[         0 tests failed          ]" in p.stdout
     assert "[         0 tests aborted         ]" in p.stdout  # every test really ran

@@ -22,6 +22,15 @@ class Bundle private constructor(val folder: File, val manifest: Map<String, Any
     fun modelFile(runtime: String): File? = manifest["models"].arr().map { it.obj() }
         .firstOrNull { it["runtime"] == runtime }?.let { File(folder, it["file"] as String) }
 
+    /** A calibrated encoder's post-processing (`post_process.json`), applied to every output
+     *  of the model; null when the bundle has none. */
+    fun postProcess(): PostProcess? {
+        val spec = manifest["post_process"]?.obj() ?: return null
+        if (spec["kind"] != "all-but-the-top")
+            throw BundleException("post-processing ${spec["kind"]} is not supported by this app")
+        return PostProcess.fromJson(File(folder, spec["file"] as String).readText(Charsets.UTF_8))
+    }
+
     fun tokenizer(): Tokenizer {
         if (tokenizerKind != "unigram" && tokenizerKind != "wordpiece")
             throw BundleException("tokenizer kind $tokenizerKind is not supported by this app")
@@ -93,4 +102,41 @@ fun cosine(a: FloatArray, b: FloatArray): Float {
     var dot = 0f; var na = 0f; var nb = 0f
     for (i in a.indices) { dot += a[i] * b[i]; na += a[i] * a[i]; nb += b[i] * b[i] }
     return if (na == 0f || nb == 0f) 0f else dot / Math.sqrt((na * nb).toDouble()).toFloat()
+}
+
+/** All-but-the-top, as the bundle stores it: subtract the centre, remove the components along
+ *  the common directions, L2-normalise. Done in float after the (possibly int8) program. */
+class PostProcess(val center: FloatArray, val directions: List<FloatArray>) {
+    init {
+        require(directions.all { it.size == center.size }) { "directions and centre differ in width" }
+    }
+
+    fun apply(embedding: FloatArray): FloatArray {
+        if (embedding.size != center.size) throw BundleException(
+            "the model returned ${embedding.size} values; post_process.json expects ${center.size}")
+        val e = FloatArray(center.size) { embedding[it] - center[it] }
+        for (d in directions) {
+            var coord = 0f
+            for (i in e.indices) coord += e[i] * d[i]
+            for (i in e.indices) e[i] -= coord * d[i]
+        }
+        var norm = 0f
+        for (v in e) norm += v * v
+        val scale = 1f / Math.max(Math.sqrt(norm.toDouble()).toFloat(), 1e-12f)
+        return FloatArray(e.size) { e[it] * scale }
+    }
+
+    companion object {
+        fun fromJson(text: String): PostProcess {
+            val o = try { Json.parse(text).obj() } catch (e: JsonException) {
+                throw BundleException("post_process.json is not valid JSON: ${e.message}")
+            }
+            fun floats(v: Any?): FloatArray = v.arr().map { (it as Double).toFloat() }.toFloatArray()
+            return try {
+                PostProcess(floats(o["center"]), o["directions"].arr().map { floats(it) })
+            } catch (e: Exception) {  // a missing key, a string for a number, widths apart
+                throw BundleException("post_process.json is not a centre and a list of directions")
+            }
+        }
+    }
 }

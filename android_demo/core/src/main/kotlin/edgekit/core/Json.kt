@@ -9,7 +9,10 @@ class Json private constructor(private val s: String) {
         fun parse(text: String): Any? {
             val p = Json(text)
             p.ws()
-            val v = p.value()
+            // a file cut short runs the reader off the end: a message, not a crash
+            val v = try { p.value() } catch (e: IndexOutOfBoundsException) {
+                throw JsonException("unexpected end")
+            }
             p.ws()
             if (p.i != p.s.length) throw JsonException("trailing data at ${p.i}")
             return v
