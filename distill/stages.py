@@ -8,8 +8,9 @@ kinds
   kd       Ding stages 1 and 3, multilingual KD on sentence embeddings:
                |S(en) - T(en)|^2 + |S(xx) - T(en)|^2  (+ |S(mono) - T(mono)|^2)
            with `similarity_weight` (any sentence kind), similarity-preserving KD: the B x B
-           matrix cos(S(x_i), S(x_j)) regressed onto cos(T(x_i), T(x_j)), per side, which
-           weighs the graded similarities STS asks for, not only each vector's direction;
+           matrix cos(S(x_i), S(x_j)) regressed onto cos(T(x_i), T(x_j)), per side, each side
+           centred on its batch mean first, which weighs the graded similarities STS asks for
+           rather than the component every embedding shares;
            with `hidden_weight`, XtremeDistil's representation transfer: the student's mean-
            pooled hidden state at `hidden_points` evenly spaced depths, through a learned
            projection, regressed (cosine) onto the teacher's pooled hidden state at the
@@ -170,6 +171,14 @@ class TeacherEmbeddingLayer(nn.Module):
         return self.norm(self.word[ids] + self.pos[: ids.shape[1]])
 
 
+def centred_cosines(e: torch.Tensor) -> torch.Tensor:
+    """B x B cosines of the embeddings less their batch mean. Uncentred, unrelated texts
+    already meet at ~0.9, and matching those cosines mostly teaches the shared component;
+    the calibration removes it after training anyway."""
+    e = F.normalize(e - e.mean(0), dim=-1)
+    return e @ e.T
+
+
 class StageLoss(nn.Module):
     """student + the stage's own trainable parts; forward(batch) -> (loss, parts). One module,
     so DistributedDataParallel wraps every stage the same way."""
@@ -231,9 +240,9 @@ class StageLoss(nn.Module):
         loss, parts = self._terms(batch, sa, ha, sb, hb)
         if self.stage.similarity_weight:
             ta = batch["t_embedding"]
-            sim = ((sa @ sa.T - ta @ ta.T) ** 2).mean()
+            sim = ((centred_cosines(sa) - centred_cosines(ta)) ** 2).mean()
             if sb is not None:
-                sim = sim + ((sb @ sb.T - ta[pair] @ ta[pair].T) ** 2).mean()
+                sim = sim + ((centred_cosines(sb) - centred_cosines(ta[pair])) ** 2).mean()
             parts["similarity"] = sim.item()
             loss = loss + self.stage.similarity_weight * sim
         return loss, parts

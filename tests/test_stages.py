@@ -135,9 +135,10 @@ def test_mcl_and_infonce_reward_the_teachers_geometry():
         assert nce(aligned)[0] < nce(shuffled)[0]
 
 
-def test_similarity_weight_matches_the_teachers_cosine_matrix():
-    """The term compares in-batch cosines, side by side: zero when the teacher is the
-    student, positive when the teacher's sentences sit closer together than the student's."""
+def test_similarity_weight_matches_the_teachers_centred_cosine_matrix():
+    """The term compares in-batch cosines of batch-centred embeddings, side by side: zero when
+    the teacher is the student, blind to a component every teacher embedding shares, and
+    positive when the teacher pairs the sentences differently."""
     student = tiny_student()
     batch = _batch(student)
     with torch.no_grad():
@@ -146,13 +147,20 @@ def test_similarity_weight_matches_the_teachers_cosine_matrix():
     stage = Stage.from_dict({"kind": "kd", "mse_weight": 0.0, "similarity_weight": 1.0})
     loss = StageLoss(stage, student, None, 16)
     pair = batch["pair"]
+
+    def centred(e):
+        e = F.normalize(e - e.mean(0), dim=-1)
+        return e @ e.T
+
     with torch.no_grad():
         assert loss(dict(batch, t_embedding=s_en))[1]["similarity"] == pytest.approx(
-            ((s_xx @ s_xx.T - s_en[pair] @ s_en[pair].T) ** 2).mean().item(), rel=1e-5)
+            ((centred(s_xx) - centred(s_en[pair])) ** 2).mean().item(), rel=1e-5)
         same = dict(batch, b_ids=batch["a_ids"], t_embedding=s_en)
         assert loss(same)[0].item() == pytest.approx(0.0, abs=1e-6)
-        squeezed = F.normalize(s_en + 3 * s_en.mean(0), dim=-1)  # all closer together
-        assert loss(dict(same, t_embedding=squeezed))[0].item() > 1e-3
+        shifted = s_en + torch.randn(s_en.shape[1])  # one vector added to every embedding
+        assert loss(dict(same, t_embedding=shifted))[0].item() == pytest.approx(0.0, abs=1e-5)
+        shuffled = s_en[torch.randperm(len(s_en), generator=torch.Generator().manual_seed(0))]
+        assert loss(dict(same, t_embedding=shuffled))[0].item() > 1e-3
 
 
 def test_representation_transfer_starts_from_an_identity_projection():
