@@ -107,7 +107,7 @@ def _lower(source, runtime: str, precision: str, path: Path,
     else:
         from export.to_onnx import to_onnx
 
-        to_onnx(source.model, path, precision)
+        to_onnx(source.model, path, precision, embedding_bits)
 
 
 def _calibration(model) -> dict[str, np.ndarray] | None:
@@ -224,9 +224,9 @@ def export_bundle(model: str | Path, out: str | Path, target: str = "linux",
             "inputs": [{"name": n, "dtype": "int64", "shape": ["batch", "seq"]}
                        for n in ("input_ids", "attention_mask")],
             "models": [{"runtime": r, "precision": p, "file": model_file(r, p, precision),
-                        **({"backend": "xnnpack", "batch_size": 1,
-                            "embedding_bits": embedding_bits if p == "int8" else 32}
-                           if r == "executorch" else {"batch_size": "dynamic"})}
+                        **({"backend": "xnnpack", "batch_size": 1} if r == "executorch"
+                           else {"batch_size": "dynamic"}),
+                        "embedding_bits": embedding_bits if p == "int8" else 32}
                        for r, p in keep],
             "target": target,
             "source": {"kind": source.kind, "name": source.name,

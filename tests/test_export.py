@@ -326,6 +326,33 @@ def test_the_default_embedding_bits_follow_the_table():
             for e in (64, 128, 256, 384)] == [8, 8, 4, 8]  # 384 = H: no factorisation
 
 
+def test_4bit_rows_reach_the_onnx_model_too(student_dir, tmp_path):
+    """With `embedding_bits = 4` the int8 ONNX model stores its token table as 4-bit blocks
+    (the position table untouched) and computes nearly the 8-bit model's function. (The
+    tiny student's 32-column table is below where the exporter picks 4 bits by itself.)"""
+    import onnx
+    import onnxruntime as ort
+
+    from distill.student import StudentEncoder
+    from export.to_onnx import to_onnx
+
+    encoder = StudentEncoder.load(student_dir)
+    encoder.model.post_processing = False
+    outputs = []
+    for bits in (8, 4):
+        path = tmp_path / f"{bits}.onnx"
+        to_onnx(encoder.model, path, "int8", embedding_bits=bits)
+        session = ort.InferenceSession(str(path))
+        outputs.append(np.stack([session.run(None, {
+            "input_ids": np.array([x]), "attention_mask": np.ones((1, len(x)), np.int64)})[0][0]
+            for x in encoder.tokenize(["Ouvrir le fichier", "Die Datei öffnen", "a"])]))
+    gathers = {n.input[0]: n.op_type for n in onnx.load(str(path)).graph.node
+               if "Gather" in n.op_type}
+    assert gathers == {"token_embed.weight_Q4": "GatherBlockQuantized",
+                       "pos_embed.weight": "Gather"}
+    assert cosine(outputs[1], outputs[0]).min() > 0.98
+
+
 def test_teacher_twin_computes_the_teachers_embeddings(teacher):
     texts = ["Open the file", "Ouvrir le fichier", "无法打开文件。"]
     twin = student_from_teacher(teacher)
