@@ -112,7 +112,8 @@ def test_build_android_tiny_through_the_cli(tmp_path, edgekit_cache):
     assets = Bundle.load(android / "app/src/main/assets/edgekit")
     assert assets.manifest == bundle.manifest
     assert sorted(p.name for p in assets.folder.iterdir()) == [
-        ".edgekit", "golden.json", "manifest.json", "model.onnx", "model.pte", "tokenizer.json"]
+        ".edgekit", "golden.json", "manifest.json", "model.onnx", "model.pte",
+        "post_process.json", "tokenizer.json"]  # the tiny preset is calibrated
     assert [(x["runtime"], x["precision"]) for x in bundle.models] == [
         ("executorch", "int8"), ("onnx", "int8")]
     with pytest.raises(EdgekitError, match="no PyTorch weights"):
