@@ -34,16 +34,12 @@ def _export(linear: nn.Module, x: torch.Tensor):
 def linear_pte(linear: nn.Module, x: torch.Tensor, path: Path) -> None:
     """`linear` as the bundle's int8 .pte lowers it: XNNPACK, QD8 activations."""
     from executorch.backends.xnnpack.partition.xnnpack_partitioner import XnnpackPartitioner
-    from executorch.backends.xnnpack.quantizer.xnnpack_quantizer import (
-        XNNPACKQuantizer,
-        get_symmetric_quantization_config,
-    )
     from executorch.exir import to_edge_transform_and_lower
     from torchao.quantization.pt2e.quantize_pt2e import convert_pt2e, prepare_pt2e
 
-    quantizer = XNNPACKQuantizer().set_global(
-        get_symmetric_quantization_config(is_per_channel=True, is_dynamic=True))
-    prepared = prepare_pt2e(_export(linear, x).module(), quantizer)
+    from export.to_pte import dynamic_int8_quantizer
+
+    prepared = prepare_pt2e(_export(linear, x).module(), dynamic_int8_quantizer())
     prepared(x)
     program = to_edge_transform_and_lower(_export(convert_pt2e(prepared), x),
                                           partitioner=[XnnpackPartitioner()])
@@ -52,12 +48,11 @@ def linear_pte(linear: nn.Module, x: torch.Tensor, path: Path) -> None:
 
 def linear_onnx(linear: nn.Module, x: torch.Tensor, path: Path) -> None:
     """`linear` as the bundle's int8 .onnx lowers it: dynamic int8 MatMul."""
-    from onnxruntime.quantization import QuantType, quantize_dynamic
+    from export.to_onnx import quantize_int8
 
     fp32 = path.with_suffix(".fp32.onnx")
     torch.onnx.export(linear, (x,), str(fp32), input_names=["x"], dynamo=True, verbose=False)
-    quantize_dynamic(fp32, path, weight_type=QuantType.QInt8, per_channel=True,
-                     op_types_to_quantize=["MatMul"])
+    quantize_int8(fp32, path, ["MatMul"])
 
 
 def median_ms(call: Callable[[], object], runs: int) -> float:

@@ -78,18 +78,23 @@ def to_onnx(model: Student, path: Path, precision: str, embedding_bits: int = 8)
     fp32_path = path if precision == "fp32" else path.with_suffix(".fp32.onnx")
     onnx.save(proto, fp32_path)
     if precision == "int8":
-        from onnxruntime.quantization import QuantType, quantize_dynamic
-
         try:
-            # per-channel: one scale per output row keeps cosine > 0.999 where a single
-            # per-tensor scale fell to 0.99 on a small student
-            quantize_dynamic(fp32_path, path, weight_type=QuantType.QInt8, per_channel=True,
-                             op_types_to_quantize=["MatMul"] + (["Gather"]
-                                                               if embedding_bits == 8 else []))
+            quantize_int8(fp32_path, path, ["MatMul"] + (["Gather"] if embedding_bits == 8
+                                                         else []))
         finally:
             fp32_path.unlink()
         if embedding_bits == 4:
             table_in_4bit_rows(path)
+
+
+def quantize_int8(fp32_path: Path, path: Path, op_types: list[str]) -> None:
+    """ONNX Runtime's dynamic int8 of `op_types`: activations quantised at run time, weights
+    per channel (one scale per output row keeps cosine > 0.999 where a single per-tensor
+    scale fell to 0.99 on a small student)."""
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    quantize_dynamic(fp32_path, path, weight_type=QuantType.QInt8, per_channel=True,
+                     op_types_to_quantize=op_types)
 
 
 def table_in_4bit_rows(path: Path) -> None:

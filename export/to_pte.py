@@ -72,17 +72,23 @@ def _export(model: nn.Module, example: tuple, max_len: int) -> ExportedProgram:
                                                   "attention_mask": {1: seq}}, strict=False)
 
 
-def _quantize_linears(ep: ExportedProgram, calibration: Sequence[Sequence[int]],
-                      max_len: int) -> ExportedProgram:
+def dynamic_int8_quantizer():
+    """XNNPACK's quantiser as the int8 program uses it: per-channel int8 weights, activations
+    quantised per token at run time."""
     from executorch.backends.xnnpack.quantizer.xnnpack_quantizer import (
         XNNPACKQuantizer,
         get_symmetric_quantization_config,
     )
+
+    return XNNPACKQuantizer().set_global(
+        get_symmetric_quantization_config(is_per_channel=True, is_dynamic=True))
+
+
+def _quantize_linears(ep: ExportedProgram, calibration: Sequence[Sequence[int]],
+                      max_len: int) -> ExportedProgram:
     from torchao.quantization.pt2e.quantize_pt2e import convert_pt2e, prepare_pt2e
 
-    quantizer = XNNPACKQuantizer().set_global(
-        get_symmetric_quantization_config(is_per_channel=True, is_dynamic=True))
-    prepared = prepare_pt2e(ep.module(), quantizer)
+    prepared = prepare_pt2e(ep.module(), dynamic_int8_quantizer())
     for ids in calibration:  # dynamic quantisation: weights only need one pass to observe
         prepared(*_example(ids))
     return _export(convert_pt2e(prepared), _example(calibration[0]), max_len)
