@@ -4,6 +4,7 @@ contamination filter against the evaluation sets, and the shuffled, interleaved 
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -198,3 +199,12 @@ def test_a_package_that_cannot_be_fetched_is_one_clear_error(tmp_path):
         fetch.debian("edgekit-no-such-package", tmp_path)
     assert "\n" not in str(err.value)
     assert not any((tmp_path / "deb").glob("*"))  # nothing half-written
+
+
+def test_known_debian_packages_asks_apt_once_for_many_names():
+    from distill.sources import fetch
+
+    if not shutil.which("apt-cache"):
+        pytest.skip("no apt-cache on this machine")
+    assert fetch.known_debian_packages(["dpkg", "edgekit-no-such-package"]) == {"dpkg"}
+    assert fetch.known_debian_packages([]) == set()

@@ -10,7 +10,7 @@ from pathlib import Path
 from distill.data import locale_language
 from distill.sources import fetch
 from distill.sources.clean import strip_markup
-from distill.sources.rows import Rows, pages_paired
+from distill.sources.rows import Rows, pages, pages_paired
 
 LICENCE = "GPL-2+ / CC-BY-SA-3.0"
 KIND = "parallel"
@@ -21,9 +21,12 @@ def paragraphs(page: Path) -> list[str]:
     return [strip_markup(p) for p in _PARA.findall(page.read_text(encoding="utf-8"))]
 
 
-def read(en_root: Path, xx_root: Path) -> list[tuple[str, str]]:
+def read(en_root: Path, xx_root: Path,
+         english: dict[Path, list[str]] | None = None) -> list[tuple[str, str]]:
     """(en, xx) paragraph pairs of the chapters whose paragraph counts agree."""
-    return pages_paired(en_root, xx_root, "*.html", paragraphs)
+    if english is None:
+        english = pages(en_root, "*.html", paragraphs)
+    return pages_paired(english, xx_root, paragraphs)
 
 
 def load(langs: list[str], cache: Path) -> Rows:
@@ -31,7 +34,8 @@ def load(langs: list[str], cache: Path) -> Rows:
     html = fetch.debian("debian-handbook", cache) / "usr/share/doc/debian-handbook/html"
     folders = {locale_language(d.name.replace("-", "_")): d for d in sorted(html.iterdir())
                if d.is_dir() and d.name != "en-US" and "-" in d.name}
+    english = pages(html / "en-US", "*.html", paragraphs)
     for lang in langs:
         if lang in folders:
-            rows.pairs[lang] += read(html / "en-US", folders[lang])
+            rows.pairs[lang] += read(html / "en-US", folders[lang], english)
     return rows

@@ -50,8 +50,9 @@ def _fortune_files(folder: Path) -> list[Path]:
 
 def load(langs: list[str], cache: Path) -> Rows:
     rows = Rows()
-    for lang in langs:
-        for package, sub in PACKAGES.get(lang, []):
-            root = fetch.debian(package, cache) / "usr/share/games/fortunes"
-            rows.mono += read(root / sub if sub else root, lang)
+    wanted = [(lang, package, sub) for lang in langs for package, sub in PACKAGES.get(lang, [])]
+    roots = fetch.debian_packages([package for _, package, _ in wanted], cache) if wanted else {}
+    for lang, package, sub in wanted:
+        root = roots[package] / "usr/share/games/fortunes"
+        rows.mono += read(root / sub if sub else root, lang)
     return rows

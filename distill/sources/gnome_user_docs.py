@@ -9,7 +9,7 @@ from pathlib import Path
 from distill.data import locale_language
 from distill.sources import fetch
 from distill.sources.clean import strip_markup
-from distill.sources.rows import Rows, pages_paired
+from distill.sources.rows import Rows, pages, pages_paired
 
 LICENCE = "CC-BY-SA-3.0"
 KIND = "parallel"
@@ -22,16 +22,20 @@ def paragraphs(page: Path) -> list[str]:
     return [strip_markup(p) for p in _PARA.findall(body)]
 
 
-def read(en_root: Path, xx_root: Path) -> list[tuple[str, str]]:
+def read(en_root: Path, xx_root: Path,
+         english: dict[Path, list[str]] | None = None) -> list[tuple[str, str]]:
     """(en, xx) paragraph pairs of the pages whose paragraph counts agree."""
-    return pages_paired(en_root, xx_root, "*.page", paragraphs)
+    if english is None:
+        english = pages(en_root, "*.page", paragraphs)
+    return pages_paired(english, xx_root, paragraphs)
 
 
 def load(langs: list[str], cache: Path) -> Rows:
     rows = Rows()
     help_dir = fetch.debian("gnome-user-docs", cache) / "usr/share/help"
+    english = pages(help_dir / "C", "*.page", paragraphs)
     for d in sorted(help_dir.iterdir()):
         lang = locale_language(d.name)
         if d.name != "C" and lang in langs and "@" not in d.name:
-            rows.pairs[lang] += read(help_dir / "C", d)
+            rows.pairs[lang] += read(help_dir / "C", d, english)
     return rows

@@ -14,6 +14,7 @@ LICENCE = "MPL-2.0"
 KIND = "parallel"
 _CODES = {"zh": "zh-cn", "pt": "pt", "en": "en-us"}  # language -> package suffix
 _FOLDERS = {"zh-cn": "zh-CN", "en-us": "en-US"}       # package suffix -> help folder
+_HELP = "usr/share/libreoffice/help"
 _PARA = re.compile(r'<(p|h\d|td)\b[^>]*\bid="(par_id[^"]*)"[^>]*>(.*?)</\1>', re.S)
 
 
@@ -23,30 +24,39 @@ def paragraphs(page: Path) -> dict[str, str]:
     return {pid: strip_markup(body) for _, pid, body in _PARA.findall(text)}
 
 
-def read(en_root: Path, xx_root: Path) -> list[tuple[str, str]]:
+def english_pages(en_root: Path) -> dict[Path, dict[str, str]]:
+    """Page path -> its identified paragraphs, for the English help (read once, paired with
+    every language)."""
+    return {page.relative_to(en_root): paragraphs(page)
+            for page in sorted(en_root.rglob("*.html"))}
+
+
+def read(en_root: Path, xx_root: Path,
+         english: dict[Path, dict[str, str]] | None = None) -> list[tuple[str, str]]:
     """(en, xx) for every paragraph both help folders have, by page path and id."""
     out = []
-    for page in sorted(en_root.rglob("*.html")):
-        other = xx_root / page.relative_to(en_root)
+    for page, en_paragraphs in (english or english_pages(en_root)).items():
+        other = xx_root / page
         if not other.is_file():
             continue
         xx = paragraphs(other)
-        out += [(en, xx[pid]) for pid, en in paragraphs(page).items() if xx.get(pid)]
+        out += [(en, xx[pid]) for pid, en in en_paragraphs.items() if xx.get(pid)]
     return out
-
-
-def _help_folder(code: str, cache: Path) -> Path:
-    return (fetch.debian(f"libreoffice-help-{code}", cache) / "usr/share/libreoffice/help"
-            / _FOLDERS.get(code, code))
 
 
 def load(langs: list[str], cache: Path) -> Rows:
     rows = Rows()
     codes = {lang: _CODES.get(lang, lang) for lang in langs if lang != "en"}
-    codes = {lang: c for lang, c in codes.items()
-             if fetch.debian_package_exists(f"libreoffice-help-{c}")}
-    if codes:
-        en_root = _help_folder("en-us", cache)
-        for lang, code in codes.items():
-            rows.pairs[lang] += read(en_root, _help_folder(code, cache))
+    packages = {lang: f"libreoffice-help-{c}" for lang, c in codes.items()}
+    known = fetch.known_debian_packages(list(packages.values()))
+    packages = {lang: name for lang, name in packages.items() if name in known}
+    if packages:
+        roots = fetch.debian_packages([f"libreoffice-help-{_CODES['en']}",
+                                       *packages.values()], cache)
+        folder = {lang: roots[name] / _HELP / _FOLDERS.get(codes[lang], codes[lang])
+                  for lang, name in packages.items()}
+        en_root = roots[f"libreoffice-help-{_CODES['en']}"] / _HELP / _FOLDERS["en-us"]
+        english = english_pages(en_root)
+        for lang in packages:
+            rows.pairs[lang] += read(en_root, folder[lang], english)
     return rows

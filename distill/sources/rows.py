@@ -15,16 +15,23 @@ class Rows:
     mono: list[tuple[str, str]] = field(default_factory=list)  # (lang, text)
 
 
-def pages_paired(en_root: Path, xx_root: Path, pattern: str,
+def pages(root: Path, pattern: str, paragraphs: Callable[[Path], list[str]]
+          ) -> dict[Path, list[str]]:
+    """Page path under `root` -> its paragraphs: the English side, read once and paired
+    with every language."""
+    return {page.relative_to(root): paragraphs(page) for page in sorted(root.rglob(pattern))}
+
+
+def pages_paired(english: dict[Path, list[str]], xx_root: Path,
                  paragraphs: Callable[[Path], list[str]]) -> list[tuple[str, str]]:
     """(en, xx) paragraphs of the pages at the same place in both trees, paired by
     position, from the pages whose paragraph counts agree (a translation that added or
     lost a paragraph would shift every pair after it)."""
     out = []
-    for page in sorted(en_root.rglob(pattern)):
-        other = xx_root / page.relative_to(en_root)
+    for page, en in english.items():
+        other = xx_root / page
         if other.is_file():
-            en, xx = paragraphs(page), paragraphs(other)
+            xx = paragraphs(other)
             if len(en) == len(xx):
                 out += list(zip(en, xx, strict=True))
     return out
