@@ -70,14 +70,16 @@ bench: install
 		--tatoeba $(DATA)/tatoeba --sts17 $(DATA)/sts17
 	$(BIN)/edgekit export intfloat/multilingual-e5-small --out build/teacher-bundle \
 		--target android --precision fp32 --tatoeba $(DATA)/tatoeba --sts17 $(DATA)/sts17
-	$(BIN)/edgekit bench build/bundle-linux --teacher build/teacher-bundle --profile all \
-		--out build/bench
+	$(BIN)/edgekit export intfloat/multilingual-e5-small --out build/teacher-pte-int8 \
+		--target executorch --precision int8
+	$(BIN)/edgekit bench build/bundle-linux --teacher build/teacher-bundle \
+		--teacher build/teacher-pte-int8 --profile all --out build/bench
 
 # after `make bench`: the same bundles on emulated Cortex-A53 and A76 cores -> build/bench-arm64/
 # (the first run sets up qemu and an arm64 root file system: root, ~10 GB, ~10 min)
 bench-arm64: install
-	$(BIN)/edgekit bench build/bundle-linux --teacher build/teacher-bundle --emulate all \
-		--out build/bench-arm64
+	$(BIN)/edgekit bench build/bundle-linux --teacher build/teacher-bundle \
+		--teacher build/teacher-pte-int8 --emulate all --out build/bench-arm64
 
 bench-micro: install
 	$(BIN)/pytest bench/ --benchmark-only --bundle build/bundle

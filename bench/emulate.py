@@ -3,7 +3,8 @@
 Set-up, once, cached in `<edgekit cache>/arm64/`; every step is resumable:
 
     tools   qemu-user, debootstrap, gcc, libglib2.0-dev                 (apt: root)
-    rootfs  Debian bookworm arm64, minbase + python3                    (debootstrap: root, binfmt)
+    rootfs  Debian bookworm arm64, minbase + python3                    (debootstrap: root;
+            without binfmt, its first stage and every package unpacked by dpkg-deb)
     wheels  aarch64 wheels of torch, executorch and their runtime needs (host pip, ~2.8 GB:
             PyPI's aarch64 torch is a CUDA build, so NVIDIA's libraries come with it)
     site    the wheels unpacked for the aarch64 Python                  (pip in a chroot fails TLS)
@@ -101,8 +102,9 @@ def _tools() -> None:
          env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"})
 
 
-def _binfmt() -> None:
-    """debootstrap's second stage runs arm64 programs: the kernel must hand them to QEMU."""
+def _binfmt() -> bool:
+    """Whether the kernel hands arm64 programs to QEMU (debootstrap's second stage runs
+    them); enabled here where the host allows it."""
     mount = Path("/proc/sys/fs/binfmt_misc")
     entry = mount / "qemu-aarch64"
     if not (mount / "status").exists():
@@ -110,11 +112,7 @@ def _binfmt() -> None:
                        capture_output=True)
     if not entry.exists() and shutil.which("update-binfmts"):
         subprocess.run(["update-binfmts", "--enable", "qemu-aarch64"], capture_output=True)
-    if not (entry.exists() and entry.read_text().startswith("enabled")):
-        raise EdgekitError(
-            "this host cannot run arm64 programs through binfmt_misc (needed once, to build "
-            "the arm64 root file system): install qemu-user-static and binfmt-support, and "
-            "in a container start it privileged or register qemu-aarch64 on the host")
+    return entry.exists() and entry.read_text().startswith("enabled")
 
 
 def _in_steps(final: Path, build: Callable[[Path], None], keep_partial: bool = False) -> None:
@@ -132,10 +130,17 @@ def _in_steps(final: Path, build: Callable[[Path], None], keep_partial: bool = F
 
 def _rootfs(dest: Path) -> None:
     _need_root("build the arm64 root file system (debootstrap)")
-    _binfmt()
     shutil.rmtree(dest)  # debootstrap wants a missing or empty target
-    _run(["debootstrap", "--arch=arm64", "--variant=minbase", "--include=python3",
-          "bookworm", str(dest), MIRROR], "debootstrap")
+    command = ["debootstrap", "--arch=arm64", "--variant=minbase", "--include=python3"]
+    if _binfmt():
+        _run([*command, "bookworm", str(dest), MIRROR], "debootstrap")
+        return
+    # An unprivileged container cannot register binfmt, so the second stage (arm64 package
+    # scripts) cannot run: the host's dpkg-deb unpacks every package instead. The runs only
+    # read files (python3 and its libraries), which unpacking alone provides.
+    _run([*command, "--foreign", "bookworm", str(dest), MIRROR], "debootstrap --foreign")
+    for deb in sorted((dest / "var/cache/apt/archives").glob("*.deb")):
+        _run(["dpkg-deb", "-x", str(deb), str(dest)], f"unpacking {deb.name}")
 
 
 def _pinned(dist: str) -> str:

@@ -147,29 +147,31 @@ def _summary(bundle: Bundle) -> dict:
             "parameters": m["size"]["parameters"], "quality": m.get("quality", {})}
 
 
-def run_emulation(student: Bundle, teacher: Bundle | None, cpus: list[str], repeats: int
+def run_emulation(student: Bundle, teachers: list[Bundle], cpus: list[str], repeats: int
                   ) -> list[dict]:
     """Each bundle's .pte files on each emulated core (bench.emulate)."""
     from bench.emulate import emulate_bundle, setup
 
     root = setup()
     rows = []
-    for role, bundle in (("teacher", teacher), ("student", student)):
-        if bundle:
-            rows += emulate_bundle(root, bundle, role, cpus, sequences(bundle), repeats)
+    for role, bundle in [("teacher", t) for t in teachers] + [("student", student)]:
+        rows += emulate_bundle(root, bundle, role, cpus, sequences(bundle), repeats)
     return rows
 
 
-def run_bench(student: Bundle, teacher: Bundle | None, profiles: list[dict],
+def run_bench(student: Bundle, teachers: list[Bundle], profiles: list[dict],
               runs: int = 50, throughput_seconds: float = 2.0, emulate: list[str] = (),
               repeats: int = 2) -> dict:
-    """Host rows under each profile, then (with `emulate`) rows on emulated ARM64 cores."""
+    """Host rows under each profile, then (with `emulate`) rows on emulated ARM64 cores.
+    `teachers`: bundles of the same teacher (e.g. its fp32 bundle and an int8 `.pte` one);
+    each student model is compared with the teacher's model of the same runtime and
+    precision where there is one."""
     from bench.emulate import emulated_goals
 
     available = sorted(os.sched_getaffinity(0))
     rows, goals = [], []
-    jobs = [(p, role, b) for p in profiles for role, b in (("teacher", teacher),
-                                                           ("student", student)) if b]
+    jobs = [(p, role, b) for p in profiles
+            for role, b in [("teacher", t) for t in teachers] + [("student", student)]]
     for p in profiles:  # more threads than cores would measure oversubscription, not a phone
         p["cores_used"] = min(p["threads"], len(available))
     for profile, role, bundle in progress_bar(jobs, desc="bench", unit="run", leave=False):
@@ -178,7 +180,7 @@ def run_bench(student: Bundle, teacher: Bundle | None, profiles: list[dict],
         rows += new
         if role == "student":
             goals += check_goals(profile, new, bundle.max_len)
-    emulated = run_emulation(student, teacher, list(emulate), repeats) if emulate else []
+    emulated = run_emulation(student, teachers, list(emulate), repeats) if emulate else []
     goals += emulated_goals(emulated)
     return {
         "schema": SCHEMA,
@@ -190,7 +192,7 @@ def run_bench(student: Bundle, teacher: Bundle | None, profiles: list[dict],
         "runs_per_length": runs,
         "profiles": profiles,
         "student": _summary(student),
-        "teacher": _summary(teacher) if teacher else None,
+        "teacher": _summary(teachers[0]) if teachers else None,
         "results": rows,
         "ratios": ratios(rows),
         "emulated_note": "Emulated rows: qemu-user on this host; instruction counts are "

@@ -247,13 +247,15 @@ def teacher_bundle(name_or_path: str) -> Bundle:
     return Bundle.load(dest)
 
 
-def bench(bundle: str | Path, profile: str | None = None, teacher: str | None = None,
-          out: str | Path = "build/bench", runs: int = 50, with_teacher: bool = True,
-          emulate: list[str] | None = None, repeats: int = 2) -> dict:
+def bench(bundle: str | Path, profile: str | None = None,
+          teacher: str | Sequence[str] | None = None, out: str | Path = "build/bench",
+          runs: int = 50, with_teacher: bool = True, emulate: list[str] | None = None,
+          repeats: int = 2) -> dict:
     """Benchmark a bundle (and its teacher, side by side) under device profiles and, with
     `emulate` (cortex-a53, cortex-a76 or all), on emulated ARM64 cores; writes report.json,
-    report.md and plots to `out`, returns the report. Without `emulate` the profile defaults
-    to all of them; with it, host profiles run only when named."""
+    report.md and plots to `out`, returns the report. `teacher`: one or more bundles of the
+    teacher (say its fp32 bundle and its int8 `.pte`), or its name. Without `emulate` the
+    profile defaults to all of them; with it, host profiles run only when named."""
     from bench.emulate import check_cpus
     from bench.report import write_report
     from bench.run import load_profiles, run_bench
@@ -263,10 +265,10 @@ def bench(bundle: str | Path, profile: str | None = None, teacher: str | None = 
     cpus = check_cpus(emulate) if emulate else []
     student = Bundle.load(bundle)
     profiles = load_profiles(profile or "all") if profile or not cpus else []
-    teacher_b = None
-    if with_teacher:
-        teacher_b = teacher_bundle(teacher or student.manifest["teacher"])
-    report = run_bench(student, teacher_b, profiles, runs, emulate=cpus, repeats=repeats)
+    names = [teacher] if isinstance(teacher, str | Path) else list(teacher or [])
+    teachers = [teacher_bundle(t) for t in names or [student.manifest["teacher"]]
+                ] if with_teacher else []
+    report = run_bench(student, teachers, profiles, runs, emulate=cpus, repeats=repeats)
     write_report(report, Path(out))
     return report
 

@@ -469,8 +469,10 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("bundle", type=_nonempty, help="bundle folder")
     s.add_argument("--profile", help="low-end, mid-range, flagship, all or a .toml file "
                    "(default: all, or none with --emulate)")
-    s.add_argument("--teacher", help="teacher bundle folder or name (default: the bundle's "
-                   "teacher, exported once into the edgekit cache)")
+    s.add_argument("--teacher", action="append", help="teacher bundle folder or name "
+                   "(default: the bundle's teacher in fp32, exported once into the edgekit "
+                   "cache); repeatable, e.g. its fp32 bundle and its int8 .pte bundle, so "
+                   "that each student model meets the teacher in the same precision")
     s.add_argument("--no-teacher", action="store_true", help="measure the student alone")
     s.add_argument("--out", default="build/bench", help="report folder (default build/bench)")
     s.add_argument("--runs", type=_at_least(1), default=50, help="timed runs per sequence "

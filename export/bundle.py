@@ -39,7 +39,7 @@ from export.runtimes import RUNTIMES, executorch_runner, onnx_runner, torch_runn
 log = logging.getLogger("edgekit")
 
 SCHEMA = "edgekit.bundle/1"
-TARGETS = ("android", "linux", "onnx")
+TARGETS = ("android", "linux", "onnx", "executorch")
 PRECISIONS = ("int8", "fp32")
 SUFFIX = {"executorch": ".pte", "onnx": ".onnx"}
 POST_PROCESS = "post_process.json"
@@ -69,7 +69,7 @@ def check_options(target: str, precision: str, embedding_bits: int | None) -> No
 
 def kept_variants(target: str, precision: str) -> list[tuple[str, str]]:
     """(runtime, precision) pairs a target ships; the bundle's precision first."""
-    runtimes = ["onnx"] if target == "onnx" else ["executorch", "onnx"]
+    runtimes = [target] if target in ("onnx", "executorch") else ["executorch", "onnx"]
     precisions = list(PRECISIONS) if target == "linux" else [precision]
     precisions.sort(key=lambda p: p != precision)
     return [(r, p) for p in precisions for r in runtimes]

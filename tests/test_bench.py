@@ -67,6 +67,36 @@ def test_student_and_teacher_side_by_side(bundle_dir, tmp_path):
     assert (out / "size-quality.png").is_file()
 
 
+def _with_models(bundle_dir, folder, keep):
+    """A copy of the bundle that lists only the (runtime, precision) models in `keep`."""
+    shutil.copytree(bundle_dir, folder)
+    manifest = json.loads((folder / "manifest.json").read_text())
+    manifest["models"] = [m for m in manifest["models"]
+                          if (m["runtime"], m["precision"]) in keep]
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+    return folder
+
+
+def test_teacher_bundles_are_matched_by_runtime_and_precision(bundle_dir, tmp_path):
+    """The teacher in fp32 (its ExecuTorch + ONNX bundle) and its int8 .pte as a second
+    bundle: the student's int8 .pte meets the teacher's int8 .pte, its ONNX model the
+    teacher's fp32 one, on the host and on every list the report keeps."""
+    student = _with_models(bundle_dir, tmp_path / "student",
+                           {("executorch", "int8"), ("onnx", "int8")})
+    fp32 = _with_models(bundle_dir, tmp_path / "fp32", {("executorch", "fp32"), ("onnx", "fp32")})
+    int8 = _with_models(bundle_dir, tmp_path / "int8", {("executorch", "int8")})
+    out = tmp_path / "report"
+    p = run_bench(str(student), "--teacher", str(fp32), "--teacher", str(int8),
+                  "--profile", "low-end", "--runs", "3", "--out", str(out))
+    assert p.returncode == 0, p.stderr
+    report = json.loads((out / "report.json").read_text())
+    teacher_rows = {(r["runtime"], r["precision"]) for r in report["results"]
+                    if r["role"] == "teacher"}
+    assert teacher_rows == {("executorch", "fp32"), ("onnx", "fp32"), ("executorch", "int8")}
+    pairs = {(r["runtime"], r["student"], r["teacher"]) for r in report["ratios"]}
+    assert pairs == {("executorch", "int8", "int8"), ("onnx", "int8", "fp32")}
+
+
 def test_a_model_over_the_memory_budget_fails_the_goal_by_name(bundle_dir, tmp_path):
     single = tmp_path / "bundle"
     shutil.copytree(bundle_dir, single)

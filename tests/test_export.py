@@ -14,7 +14,7 @@ from tokenizers import Tokenizer
 
 from distill.errors import EdgekitError
 from distill.student import student_from_teacher
-from export.bundle import Bundle, export_bundle, post_process, sha256
+from export.bundle import SUFFIX, Bundle, export_bundle, post_process, sha256
 from export.runtimes import executorch_runner, onnx_runner, torch_runner
 from export.to_pte import QuantizedEmbedding
 
@@ -107,16 +107,21 @@ def test_similarity_and_empty_input(bundle):
     assert bundle.encode([]).shape == (0, bundle.dim)
 
 
-def test_onnx_target_has_no_pte_and_encodes_with_onnx_by_default(tmp_path, student_dir):
-    out = tmp_path / "onnx"
-    export_bundle(student_dir, out, target="onnx")
-    assert not (out / "model.pte").exists() and (out / "model.onnx").is_file()
+@pytest.mark.parametrize("runtime, other", [("onnx", "executorch"), ("executorch", "onnx")])
+def test_a_single_runtime_target_ships_its_program_only_and_encodes_with_it(
+        tmp_path, student_dir, runtime, other):
+    out = tmp_path / runtime
+    export_bundle(student_dir, out, target=runtime)
+    assert sorted(p.name for p in out.glob("model*")) == ["model" + SUFFIX[runtime]]
     b = Bundle.load(out)
+    assert [(m["runtime"], m["precision"]) for m in b.models] == [(runtime, "int8")]
+    with pytest.raises(EdgekitError, match=f"has no {other} model"):
+        b.runner(other)
     golden = json.loads((out / "golden.json").read_text("utf-8"))["items"][:5]
     texts = [g["text"] for g in golden]
-    raw = b.runner("onnx")(b.tokenize(texts))
+    raw = b.runner(runtime)(b.tokenize(texts))
     assert cosine(raw, np.array([g["embedding"] for g in golden])).min() >= 0.99
-    got = b.encode(texts)  # no runtime named: the bundle's ONNX model, then its calibration
+    got = b.encode(texts)  # no runtime named: the bundle's one program, then its calibration
     np.testing.assert_allclose(got, post_process(raw, **b.calibration), atol=1e-6)
 
 

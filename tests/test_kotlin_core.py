@@ -143,7 +143,7 @@ def test_the_apps_benchmark_report_is_edgekit_benchs(bundle_dir, tmp_path):
     manifest["models"] = manifest["models"][:1]  # model.pte only, to keep the test short
     (single / "manifest.json").write_text(json.dumps(manifest))
     profile = load_profiles("mid-range")[0]
-    host = run_bench(Bundle.load(single), None, [dict(profile)], runs=5, throughput_seconds=0.2)
+    host = run_bench(Bundle.load(single), [], [dict(profile)], runs=5, throughput_seconds=0.2)
     row = host["results"][0]
     assert row["status"] == "ok", row
     runs = {n: [v["p50"]] * 3 + [v["p99"]] * 2 for n, v in row["latency_ms"].items()}
