@@ -199,6 +199,10 @@ def test_a_package_that_cannot_be_fetched_is_one_clear_error(tmp_path):
         fetch.debian("edgekit-no-such-package", tmp_path)
     assert "\n" not in str(err.value)
     assert not any((tmp_path / "deb").glob("*"))  # nothing half-written
+    # several at once: the error names the one apt cannot find, not the first asked for
+    with pytest.raises(EdgekitError, match="package edgekit-no-such-package;"):
+        fetch.debian_packages(["dpkg", "edgekit-no-such-package"], tmp_path)
+    assert not any((tmp_path / "deb").glob("*"))
 
 
 def test_known_debian_packages_asks_apt_once_for_many_names():

@@ -3,6 +3,7 @@ cached under one folder so a second run reads them again without the network."""
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import tarfile
@@ -56,7 +57,10 @@ def _download_debs(names: list[str], folder: Path) -> None:
         debs = {deb.name.split("_", 1)[0]: deb for deb in Path(tmp).glob("*.deb")}
         lost = [name for name in names if name not in debs]
         if got.returncode != 0 or lost:
-            name = (lost or names)[0]
+            # apt-get stops at the first package it cannot locate: name that one
+            named = [n for n in names if re.search(rf"(?<![-\w]){re.escape(n)}(?![-\w])",
+                                                   got.stderr)]
+            name = (named or lost or names)[0]
             raise EdgekitError(f"cannot download Debian package {name}; check the network "
                                "and run `apt-get update`, fetch it by hand (apt-get download "
                                f"{name}), or train without it: --source none")
