@@ -153,10 +153,13 @@ def run_emulation(student: Bundle, teachers: list[Bundle], cpus: list[str], repe
     from bench.emulate import emulate_bundle, setup
 
     root = setup()
-    rows = []
-    for role, bundle in [("teacher", t) for t in teachers] + [("student", student)]:
-        rows += emulate_bundle(root, bundle, role, cpus, sequences(bundle), repeats)
-    return rows
+    return [row for role, bundle in _roles(student, teachers)
+            for row in emulate_bundle(root, bundle, role, cpus, sequences(bundle), repeats)]
+
+
+def _roles(student: Bundle, teachers: list[Bundle]) -> list[tuple[str, Bundle]]:
+    """The bundles to measure with their roles, teachers first."""
+    return [("teacher", t) for t in teachers] + [("student", student)]
 
 
 def run_bench(student: Bundle, teachers: list[Bundle], profiles: list[dict],
@@ -170,8 +173,7 @@ def run_bench(student: Bundle, teachers: list[Bundle], profiles: list[dict],
 
     available = sorted(os.sched_getaffinity(0))
     rows, goals = [], []
-    jobs = [(p, role, b) for p in profiles
-            for role, b in [("teacher", t) for t in teachers] + [("student", student)]]
+    jobs = [(p, role, b) for p in profiles for role, b in _roles(student, teachers)]
     for p in profiles:  # more threads than cores would measure oversubscription, not a phone
         p["cores_used"] = min(p["threads"], len(available))
     for profile, role, bundle in progress_bar(jobs, desc="bench", unit="run", leave=False):

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from distill.sources import fetch
 from distill.sources.clean import strip_markup
-from distill.sources.rows import Rows
+from distill.sources.rows import Rows, pages
 
 LICENCE = "MPL-2.0"
 KIND = "parallel"
@@ -24,18 +24,11 @@ def paragraphs(page: Path) -> dict[str, str]:
     return {pid: strip_markup(body) for _, pid, body in _PARA.findall(text)}
 
 
-def english_pages(en_root: Path) -> dict[Path, dict[str, str]]:
-    """Page path -> its identified paragraphs, for the English help (read once, paired with
-    every language)."""
-    return {page.relative_to(en_root): paragraphs(page)
-            for page in sorted(en_root.rglob("*.html"))}
-
-
 def read(en_root: Path, xx_root: Path,
          english: dict[Path, dict[str, str]] | None = None) -> list[tuple[str, str]]:
     """(en, xx) for every paragraph both help folders have, by page path and id."""
     out = []
-    for page, en_paragraphs in (english or english_pages(en_root)).items():
+    for page, en_paragraphs in (english or pages(en_root, "*.html", paragraphs)).items():
         other = xx_root / page
         if not other.is_file():
             continue
@@ -56,7 +49,7 @@ def load(langs: list[str], cache: Path) -> Rows:
         folder = {lang: roots[name] / _HELP / _FOLDERS.get(codes[lang], codes[lang])
                   for lang, name in packages.items()}
         en_root = roots[f"libreoffice-help-{_CODES['en']}"] / _HELP / _FOLDERS["en-us"]
-        english = english_pages(en_root)
+        english = pages(en_root, "*.html", paragraphs)
         for lang in packages:
             rows.pairs[lang] += read(en_root, folder[lang], english)
     return rows

@@ -6,6 +6,9 @@ from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -15,8 +18,7 @@ class Rows:
     mono: list[tuple[str, str]] = field(default_factory=list)  # (lang, text)
 
 
-def pages(root: Path, pattern: str, paragraphs: Callable[[Path], list[str]]
-          ) -> dict[Path, list[str]]:
+def pages(root: Path, pattern: str, paragraphs: Callable[[Path], T]) -> dict[Path, T]:
     """Page path under `root` -> its paragraphs: the English side, read once and paired
     with every language."""
     return {page.relative_to(root): paragraphs(page) for page in sorted(root.rglob(pattern))}
