@@ -165,9 +165,18 @@ def _processes() -> Processes:
 
 # ------------------------------------------------------------------ the streamed corpus
 
-def _chunks(corpus: Path, size: int) -> Iterator[list[tuple[str, str, str]]]:
-    rows = read_rows(corpus)
-    while chunk := list(itertools.islice(rows, size)):
+def rows_reached(cfg: DistillConfig) -> int:
+    """Rows the longest stage reads: each stage reads the corpus from its start, so these are
+    all that training reaches and all the teacher needs to label."""
+    tc = cfg.train
+    return max(max(1, round(tc.steps * Stage.from_dict(d).share)) for d in cfg.stages
+               ) * tc.batch_size
+
+
+def _chunks(cfg: DistillConfig) -> Iterator[list[tuple[str, str, str]]]:
+    """The corpus's first `rows_reached` rows, `chunk_rows` at a time."""
+    rows = itertools.islice(read_rows(cfg.corpus), rows_reached(cfg))
+    while chunk := list(itertools.islice(rows, cfg.train.chunk_rows)):
         yield chunk
 
 
@@ -177,7 +186,7 @@ def _batches(cfg: DistillConfig, tokenizer: Tokenizer, max_len: int, seed: int,
     cut into length-bucketed batches of `batch_size` rows and split across processes."""
     tc = cfg.train
     for epoch in itertools.count():
-        for c, chunk in enumerate(_chunks(cfg.corpus, tc.chunk_rows)):
+        for c, chunk in enumerate(_chunks(cfg)):
             a_ids = tokenize(tokenizer, [r[1] for r in chunk], max_len, warn=False)
             b_ids = tokenize(tokenizer, [r[2] for r in chunk], max_len, warn=False)
             lengths = [max(len(x), len(y)) for x, y in zip(a_ids, b_ids, strict=True)]
@@ -205,15 +214,10 @@ def _collate(rows, a_ids, b_ids, views: list[str], cache: TargetCache, pad_id: i
 
 def _prepare_targets(cfg: DistillConfig, teacher: Teacher, cache: TargetCache,
                      views: list[str]) -> None:
-    """Teacher outputs for every text the student will learn from, chunk by chunk: each
-    stage reads the corpus from its start, so the longest stage's rows (rounded up to
-    whole chunks) are all that training reaches."""
+    """Teacher outputs for every text the student will learn from, chunk by chunk."""
     if not views:
         return
-    tc = cfg.train
-    longest = max(max(1, round(tc.steps * Stage.from_dict(d).share)) for d in cfg.stages)
-    chunks = -(-longest * tc.batch_size // tc.chunk_rows)
-    for chunk in itertools.islice(_chunks(cfg.corpus, tc.chunk_rows), chunks):
+    for chunk in _chunks(cfg):
         cache.fill(views, [r[1] for r in chunk], teacher.views)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import subprocess
@@ -12,6 +13,8 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
+from tokenizers import Tokenizer
+from tokenizers.models import WordLevel
 
 from distill.errors import EdgekitError
 from distill.stages import (
@@ -200,6 +203,27 @@ def test_target_cache_fills_once_and_survives_a_new_process(tmp_path):
     assert calls[-1] == ["ccc"]
     assert again.get("layer6", ["bb"]).tolist() == [[2, 1]]
     assert TargetCache(tmp_path, "teacher-y").missing(["embedding"], ["a"]) == ["a"]
+
+
+def test_the_teacher_labels_and_training_read_only_the_rows_the_longest_stage_reaches(
+        tmp_path):
+    from distill.train import DistillConfig, Processes, TrainConfig, _batches, _chunks, rows_reached
+
+    (tmp_path / "train.tsv").write_text("".join(f"fr\tline {i}\tligne {i}\n"
+                                                for i in range(100)))
+    (tmp_path / "mono.tsv").write_text("")
+    stages = [{"kind": "kd", "share": 0.3}, {"kind": "kd", "share": 0.5},
+              {"kind": "infonce", "share": 0.2}]
+    cfg = DistillConfig("t", tmp_path, tmp_path / "out", stages=stages,
+                        train=TrainConfig(steps=10, batch_size=4, chunk_rows=16))
+    assert rows_reached(cfg) == 5 * 4  # the 5-step stage, 4 rows a step
+    chunks = list(_chunks(cfg))
+    assert [len(c) for c in chunks] == [16, 4]
+    # a whole pass of the longest stage reads each of those rows once, and no other row
+    tokenizer = Tokenizer(WordLevel({"[UNK]": 0}, unk_token="[UNK]"))
+    seen = [r[1] for rows, _, _ in itertools.islice(
+        _batches(cfg, tokenizer, 8, 0, Processes()), 5) for r in rows]
+    assert sorted(seen) == sorted(r[1] for c in chunks for r in c)
 
 
 def test_a_run_resumes_with_another_thread_count_but_not_other_settings():
