@@ -80,9 +80,13 @@ def _row(name: str, student: Path, tatoeba: float, sts17: float) -> dict:
             "stages": info["training"]["stages"], "tatoeba": tatoeba, "sts17": sts17}
 
 
+def run_folder(run: dict, out: Path) -> Path:
+    return out / run["name"].replace(" ", "_").replace("/", "-")
+
+
 def run_one(run: dict, base: dict, steps: int, corpus: Path, out: Path, tatoeba: Path,
             sts17: Path) -> dict:
-    folder = out / run["name"].replace(" ", "_").replace("/", "-")
+    folder = run_folder(run, out)
     done = folder / "result.json"
     if done.is_file():
         return json.loads(done.read_text())
@@ -278,6 +282,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--baselines", type=Path, help="also place the reference models "
                     "`python -m bench.baselines` evaluated into DIR/static and DIR/usem3")
     ap.add_argument("--only", nargs="*", help="run names to do now")
+    ap.add_argument("--finished", action="store_true", help="train nothing: time and tabulate "
+                    "the runs already finished")
     ap.add_argument("--out", type=Path, default=Path("build/frontier"))
     args = ap.parse_args(argv)
     spec = tomllib.loads(args.runs.read_text())
@@ -285,7 +291,8 @@ def main(argv: list[str] | None = None) -> int:
 
     results = []
     for run in spec["run"]:
-        if args.only and run["name"] not in args.only:
+        if args.only and run["name"] not in args.only or (
+                args.finished and not (run_folder(run, args.out) / "result.json").is_file()):
             continue
         t0 = time.time()
         results.append(run_one(run, spec["base"], spec["steps"], args.corpus, args.out,
