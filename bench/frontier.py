@@ -22,9 +22,13 @@ import time
 import tomllib
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bench.report import plain_log_axis
 from distill.errors import EdgekitError
+
+if TYPE_CHECKING:
+    from distill.train import DistillConfig
 
 HERE = Path(__file__).parent
 
@@ -41,7 +45,7 @@ def stages_for(run: dict, recipe: list[dict]) -> list[dict]:
     return stages
 
 
-def run_config(run: dict, base: dict, steps: int, corpus: Path, out: Path):
+def run_config(run: dict, base: dict, steps: int, corpus: Path, out: Path) -> DistillConfig:
     """The default preset's DistillConfig with the runs file's base and the run's changes."""
     from distill.train import DistillConfig, TrainConfig
     from edgekit.presets import load_preset, load_recipe
@@ -215,13 +219,13 @@ def markdown(results: list[dict], teacher: dict, steps: int) -> str:
              "|---|---:|---:|---|---:|---:|---:|---:|---:|---:|"]
     for r in results:
         sps = r.get("sentences_per_s")
-        size = f"{r['pte_int8_mb']:.1f}" if "pte_int8_mb" in r else ""
         speed = f"{sps:.0f} | {sps / teacher['sentences_per_s']:.1f}×" if sps else " | "
-        shape = (f"{r['vocab_size']:,} | {r['embed_dim']} | "
-                 f"{r['num_layers']}×{r['num_recurrences']}" if not r.get("reference")
-                 else " | | ")
         if r.get("reference"):
-            size = f"({r['file_mb']:.1f} of files)"
+            shape, size = " | | ", f"({r['file_mb']:.1f} of files)"
+        else:
+            shape = (f"{r['vocab_size']:,} | {r['embed_dim']} | "
+                     f"{r['num_layers']}×{r['num_recurrences']}")
+            size = f"{r['pte_int8_mb']:.1f}" if "pte_int8_mb" in r else ""
         lines.append(f"| {r['name']} | {shape} | {r['parameters']:,} | {size} | "
                      f"{r['tatoeba']:.1f} | {r['sts17']:.1f} | {speed} |")
     for r in results:
