@@ -168,9 +168,13 @@ def _processes() -> Processes:
 def rows_reached(cfg: DistillConfig) -> int:
     """Rows the longest stage reads: each stage reads the corpus from its start, so these are
     all that training reaches and all the teacher needs to label."""
-    tc = cfg.train
-    return max(max(1, round(tc.steps * Stage.from_dict(d).share)) for d in cfg.stages
-               ) * tc.batch_size
+    return max(stage_steps(cfg.train, Stage.from_dict(d)) for d in cfg.stages
+               ) * cfg.train.batch_size
+
+
+def stage_steps(tc: TrainConfig, stage: Stage) -> int:
+    """A stage's share of the run's steps, at least one."""
+    return max(1, round(tc.steps * stage.share))
 
 
 def _chunks(cfg: DistillConfig) -> Iterator[list[tuple[str, str, str]]]:
@@ -389,7 +393,7 @@ def run_stages(stages: list[Stage], student: Student, loss_for: Callable[[Stage]
             resume = state if state is not None and state["stage"] == i and "optimizer" in state \
                 else None
             t_stage = time.time()
-            steps = max(1, round(tc.steps * stage.share))
+            steps = stage_steps(tc, stage)
             losses = _run_stage(i, len(stages), stage, steps,
                                 loss_for(stage).to(procs.device), student,
                                 lambda start, i=i, stage=stage: batches_for(i, stage, start),
