@@ -140,18 +140,24 @@ def test_frontier_ablations_keep_the_step_budget_and_goals_are_judged():
 def test_every_frontier_run_is_a_student_the_default_preset_can_start(runs, tmp_path):
     import tomllib
 
+    import torch
+
     from bench.frontier import HERE, run_config
     from distill.student import StudentConfig, teacher_layers_fit
+    from export.to_pte import QuantizedEmbedding
 
     spec = tomllib.loads((HERE / runs).read_text())
-    for run in spec["run"]:
-        cfg = run_config(run, spec["base"], spec["steps"], tmp_path, tmp_path / "out")
+    configs = [run_config(run, spec["base"], spec["steps"], tmp_path, tmp_path / "out")
+               for run in spec["run"]]
+    for run, cfg in zip(spec["run"], configs, strict=True):
         student = StudentConfig(vocab_size=cfg.vocab_size, **cfg.student)
         assert teacher_layers_fit(student.teacher_layers, student.num_layers, 12), run["name"]
         assert cfg.train.steps == spec["steps"] and cfg.stages
+        if "embedding_bits" in run:  # the exporter can store the run's table that way
+            QuantizedEmbedding(torch.zeros(4, student.embed_dim), run["embedding_bits"])
     # the ablations keep their own vocabulary; the shapes take the default's word lists
-    assert (cfg.vocab_size, cfg.vocab_words) == ((48000, 0) if runs == "frontier.toml"
-                                                 else (60000, 50000))
+    assert (configs[0].vocab_size, configs[0].vocab_words) == (
+        (48000, 0) if runs == "frontier.toml" else (60000, 50000))
 
 
 def test_the_pte_profile_splits_the_program_into_delegated_and_portable_ops(bundle_dir,
