@@ -69,7 +69,9 @@ def _train_and_eval(run: dict, base: dict, steps: int, corpus: Path, folder: Pat
     student = folder / "student"
     if not (student / "config.json").is_file():
         distill(run_config(run, base, steps, corpus, student))
-    quality = quality_figures(evaluate_model(load_encoder(student), tatoeba, sts17))
+    evaluation = evaluate_model(load_encoder(student), tatoeba, sts17)
+    (folder / "eval-student.json").write_text(json.dumps(evaluation, indent=2))  # per language
+    quality = quality_figures(evaluation)
     return _row(run["name"], student, quality["tatoeba_mean"], quality["sts17_mean"])
 
 
