@@ -47,6 +47,8 @@ class StudentConfig:
     layer_norm_eps: float = 1e-12
     common_directions: int = 0    # sentence embeddings, n > 0: centred on the training
                                   # text, then its top n principal directions removed
+    embedding_bits: int = 0       # the table's rows in the int8 export: 4 or 8 (0: chosen
+                                  # by E, `export.bundle.default_embedding_bits`)
     teacher: str = ""
     labels: list[str] = field(default_factory=list)  # token classification: the tag set
 

@@ -361,8 +361,8 @@ def build_parser() -> argparse.ArgumentParser:
                        "files; report entity-level F1, teacher vs student")
 
     s = sub.add_parser("distill", help="train a student through a recipe's stages")
-    s.add_argument("--preset", help="default, tiny, ner, ner-tiny, or a .toml file (default: "
-                   "the task's, default or ner)")
+    s.add_argument("--preset", help="default, quality, tiny, ner, ner-tiny, or a .toml file "
+                   "(default: the task's, default or ner)")
     task_options(s)
     s.add_argument("--out", default="build/student", help="student folder (default "
                    "build/student)")
@@ -442,8 +442,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("build", help="data -> distill -> export -> bundle -> quick benchmark")
     bundle_options(s, "android")
-    s.add_argument("--preset", help="default, tiny, ner, ner-tiny, or a .toml file (default: "
-                   "the task's, default or ner)")
+    s.add_argument("--preset", help="default, quality, tiny, ner, ner-tiny, or a .toml file "
+                   "(default: the task's, default or ner)")
     task_options(s)
     s.add_argument("--teacher", type=_nonempty, help="teacher name or HF folder (default: the "
                    "preset's)")

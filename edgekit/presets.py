@@ -75,6 +75,9 @@ def check_preset(preset: dict, where: str) -> None:
     if not teacher_layers_fit(chosen, student.get("num_layers")):
         raise EdgekitError(f"preset {where}: student.teacher_layers {chosen} must name "
                            f"num_layers = {student.get('num_layers')} distinct teacher layers")
+    if student.get("embedding_bits", 0) not in (0, 4, 8):
+        raise EdgekitError(f"preset {where}: student.embedding_bits must be 4 or 8, not "
+                           f"{student['embedding_bits']}")
     sources = preset.get("data", {}).get("sources", [])
     unknown = [s for s in sources if s not in SOURCES]
     if unknown:

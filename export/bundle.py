@@ -54,7 +54,9 @@ def model_file(runtime: str, precision: str, default: str) -> str:
 def default_embedding_bits(config) -> int:
     """4-bit rows for a factorised table of 256 columns or more, where they cost the default
     student's start under a point of Tatoeba and halve the bulk of the file; 8-bit for
-    narrower tables and unfactorised ones (a teacher's)."""
+    narrower tables and unfactorised ones (a teacher's). A student's preset may choose."""
+    if getattr(config, "embedding_bits", 0):
+        return config.embedding_bits
     return 4 if 256 <= config.embed_dim < config.hidden_size else 8
 
 

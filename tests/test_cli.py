@@ -208,6 +208,8 @@ def _student(tmp: Path, spoil: str) -> str:
      "train.steps must be a whole number, not 'thirty'"),
     (lambda t: _preset(t, "embed_dim = 32 -> embed_dim = -4"), ["distill", "--preset", "{x}"],
      "student.embed_dim = -4 is out of range"),
+    (lambda t: _preset(t, "embed_dim = 32 -> embed_dim = 32\nembedding_bits = 6"),
+     ["distill", "--preset", "{x}"], "student.embedding_bits must be 4 or 8, not 6"),
     (lambda t: _preset(t, "num_layers = 1 -> num_layers = 1\nteacher_layers = [0, 11]"),
      ["distill", "--preset", "{x}", "--out", "{tmp}/s"],
      "student.teacher_layers [0, 11] must name num_layers = 1 distinct teacher layers"),

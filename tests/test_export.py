@@ -329,6 +329,9 @@ def test_the_default_embedding_bits_follow_the_table():
 
     assert [default_embedding_bits(StudentConfig(vocab_size=10, embed_dim=e))
             for e in (64, 128, 256, 384)] == [8, 8, 4, 8]  # 384 = H: no factorisation
+    # a preset's choice (the `quality` preset: a 128-column table in 4-bit rows) wins
+    assert [default_embedding_bits(StudentConfig(vocab_size=10, embed_dim=e, embedding_bits=b))
+            for e, b in ((128, 4), (256, 8))] == [4, 8]
 
 
 def test_4bit_rows_reach_the_onnx_model_too(student_dir, tmp_path):
