@@ -1,14 +1,15 @@
 """The loss budget: what each compression step costs the teacher before any training.
 
     python -m bench.loss_budget --corpus build/corpus --tatoeba DIR --sts17 DIR \
-        --out build/loss-budget [--rows compression|shape] [--student build/student]
+        --out build/loss-budget [--rows compression|shape|depth] [--student build/student]
 
 Each row is the teacher with one more step applied (the vocabulary cut, the factorised
 embeddings, fewer layers), built by the same code that starts a student (`distill.vocab.prune`,
 `distill.train.student_for`) and evaluated untrained on Tatoeba (the 12 default languages) and
 STS17. `--rows compression` (default) walks from the teacher to the student one step at a
 time; `--rows shape` compares the 4-layer starts: the table's width E, its size, 4-bit rows,
-and which teacher layers are kept. `--student` adds a trained student folder as the last row.
+and which teacher layers are kept; `--rows depth`, the six-layer starts against four.
+`--student` adds a trained student folder as the last row.
 Finished rows are kept in OUT/results.json, so an interrupted run resumes. Writes
 OUT/loss-budget.md.
 """
@@ -47,7 +48,16 @@ SHAPE_ROWS: list[tuple] = [
     ("64k, E=H (no factorisation), first 4 layers", ("words", 64000), 0, 4, False),
     ("96k, mass-weighted E=256, first 4 layers", ("words", 96000), 256, 4, True),
 ]
-ROW_SETS = {"compression": ROWS, "shape": SHAPE_ROWS}
+QUALITY_LAYERS = (0, 1, 2, 9, 10, 11)
+DEPTH_ROWS: list[tuple] = [
+    ("full vocabulary, E=H, the teacher's first 6 layers", None, 0, 6, False),
+    ("full vocabulary, E=H, layers 0, 1, 2, 9, 10, 11", None, 0, 6, False, QUALITY_LAYERS),
+    ("60k, mass-weighted E=256 in 4-bit rows, layers 0, 1, 10, 11 (the default's start)",
+     ("words", 60000), 256, 4, True, (0, 1, 10, 11), 4),
+    ("60k, mass-weighted E=128 in 4-bit rows, layers 0, 1, 2, 9, 10, 11 (the quality start)",
+     ("words", 60000), 128, 6, True, QUALITY_LAYERS, 4),
+]
+ROW_SETS = {"compression": ROWS, "shape": SHAPE_ROWS, "depth": DEPTH_ROWS}
 
 
 def _vocabulary(spec: tuple[str, int] | None, teacher, corpus: Path, languages: list[str],
