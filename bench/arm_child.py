@@ -24,11 +24,9 @@ def main() -> None:
     def mark() -> None:
         libc.syscall(ctypes.c_long(GETPID_AARCH64), ctypes.c_long(MARK_MAGIC))
 
-    from executorch.extension.pybindings import portable_lib
+    from export.runtimes import executorch_bindings, executorch_runner
 
-    from export.runtimes import executorch_runner
-
-    portable_lib._unsafe_reset_threadpool(1)  # one thread: the count is then deterministic
+    executorch_bindings()._unsafe_reset_threadpool(1)  # one thread: the count is then deterministic
     run = executorch_runner(Path(job["model_file"]))
     outputs = run(job["golden_ids"])
     for length in job["lengths"]:

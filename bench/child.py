@@ -31,11 +31,9 @@ def _runner(job: dict):
     """(load seconds, run(ids) -> embedding) for one model file under the job's threads."""
     threads, path = job["threads"], job["model_file"]
     if job["runtime"] == "executorch":
-        from executorch.extension.pybindings import portable_lib
+        from export.runtimes import executorch_bindings, executorch_runner
 
-        from export.runtimes import executorch_runner
-
-        portable_lib._unsafe_reset_threadpool(threads)
+        executorch_bindings()._unsafe_reset_threadpool(threads)
         started = time.perf_counter()
         run = executorch_runner(path)
     else:
@@ -55,8 +53,7 @@ def measure(job: dict) -> dict:
     import export.runtimes
 
     if job["runtime"] == "executorch":
-        export.runtimes.load_executorch_kernels()
-        import executorch.runtime  # noqa: F401
+        export.runtimes.executorch_bindings()
     else:
         import onnxruntime  # noqa: F401
     base_rss = _status_kb("VmRSS")

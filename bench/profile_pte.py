@@ -27,13 +27,11 @@ def run_with_etdump(pte: Path, sequences: dict[int, list[int]], runs: int, threa
     """Run `pte` `runs` + 1 times per length (the first warms up) and write the ETDump."""
     import torch
 
-    from export.runtimes import load_executorch_kernels
+    from export.runtimes import executorch_bindings
 
-    load_executorch_kernels()
-    from executorch.extension.pybindings import portable_lib
-
-    portable_lib._unsafe_reset_threadpool(threads)
-    module = portable_lib._load_for_executorch(str(pte), enable_etdump=True)
+    bindings = executorch_bindings()
+    bindings._unsafe_reset_threadpool(threads)
+    module = bindings._load_for_executorch(str(pte), enable_etdump=True)
     for n in sorted(sequences):
         ids = torch.tensor([sequences[n]])
         for _ in range(runs + 1):

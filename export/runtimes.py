@@ -18,6 +18,7 @@ import tempfile
 from collections.abc import Callable, Iterator, Sequence
 from functools import cache
 from pathlib import Path
+from types import ModuleType
 
 import numpy as np
 
@@ -30,15 +31,19 @@ RUNTIMES = ("executorch", "onnx", "torch")
 
 
 @cache
-def load_executorch_kernels() -> None:
-    """The pip runtime leaves the quantised kernels (embedding_byte/4bit) unregistered; loading
-    their library registers them with the runtime the Python bindings use."""
-    import executorch.runtime
+def executorch_bindings() -> ModuleType:
+    """ExecuTorch's C++ runtime as its pip wheel binds it, and nothing more. The wheel's
+    `executorch.runtime` wraps the same module but imports the exporter (`exir`, torchao)
+    first, 200 MB of RSS an embedding process never uses; the bindings link libtorch, so
+    torch is loaded first. The quantised kernels (embedding_byte/4bit) are left
+    unregistered by the wheel: loading their library registers them."""
+    import torch  # noqa: F401  (the bindings' libtorch symbols)
+    from executorch.extension.pybindings import _C
 
-    lib = Path(executorch.runtime.__file__).parent.parent / "lib"
-    lib = lib / "libexecutorch_kernels_quantized.so"
+    lib = Path(_C.__file__).parent.parent.parent / "lib" / "libexecutorch_kernels_quantized.so"
     if lib.is_file():
         ctypes.CDLL(str(lib), mode=ctypes.RTLD_GLOBAL)
+    return _C
 
 
 @contextlib.contextmanager
@@ -70,21 +75,22 @@ _NATIVE_NOTE = re.compile(r"\[cpuinfo_utils\.cpp:\d+\]")
 
 def executorch_runner(path: Path) -> Runner:
     import torch  # the ExecuTorch Python runtime takes torch tensors
-    from executorch.runtime import Runtime
 
-    load_executorch_kernels()
-
+    bindings = executorch_bindings()
     try:
         with native_notes_hidden():
-            method = Runtime.get().load_program(Path(path)).load_method("forward")
+            program = bindings._load_program(
+                str(path), program_verification=bindings.Verification.InternalConsistency)
+            method = program.load_method("forward")
     except RuntimeError as e:
         raise EdgekitError(f"ExecuTorch cannot load {path}: {e}") from None
 
-    def run(ids: Sequence[Sequence[int]]) -> np.ndarray:
+    def run(ids: Sequence[Sequence[int]], _program=program) -> np.ndarray:
+        # (the method lives in its program: the default argument keeps the program alive)
         rows = []
         for x in ids:
             t = torch.tensor([list(x)], dtype=torch.long)
-            rows.append(method.execute([t, torch.ones_like(t)])[0].numpy()[0])
+            rows.append(method([t, torch.ones_like(t)])[0].numpy()[0])
         if rows and rows[0].ndim == 2:  # per-token logits
             return rows
         return np.asarray(rows, dtype=np.float32).reshape(len(rows), -1)
