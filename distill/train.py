@@ -39,6 +39,7 @@ from distill.stages import (
     Stage,
     StageLoss,
     TeacherEmbeddingLayer,
+    TeacherOnPieces,
     phase_of,
     trainable_blocks,
 )
@@ -258,6 +259,8 @@ def distill(cfg: DistillConfig) -> dict:
     scfg = student.config
     teacher_embed = (_teacher_embedding_layer(teacher, old_ids, scfg.max_len)
                      if any(st.kind == "align" for st in stages) else None)
+    teacher_pieces = (TeacherOnPieces(teacher.model, old_ids).to(procs.device)
+                      if any(st.token_weight for st in stages) else None)
     teacher_params, teacher_width = teacher.num_parameters(), teacher.dim
     num_teacher_layers = teacher.num_layers
     del teacher
@@ -275,7 +278,8 @@ def distill(cfg: DistillConfig) -> dict:
         return (_collate(*r, views, cache, scfg.pad_id, procs.device) for r in rows)
 
     log_rows = run_stages(
-        stages, student, lambda st: StageLoss(st, student, teacher_embed, teacher_width),
+        stages, student,
+        lambda st: StageLoss(st, student, teacher_embed, teacher_width, teacher_pieces),
         batches_for,
         lambda: {"dev_retrieval": round(dev_retrieval(encoder, dev, 200)["mean"], 2)},
         tc, procs, work)

@@ -20,6 +20,7 @@ from distill.errors import EdgekitError
 from distill.stages import (
     Stage,
     StageLoss,
+    TeacherOnPieces,
     blocks_top_down,
     hidden_depths,
     hidden_targets,
@@ -180,6 +181,58 @@ def test_representation_transfer_starts_from_an_identity_projection():
     with torch.no_grad():
         _, parts = loss_mod(batch)
     assert parts["hidden"] == pytest.approx(0.0, abs=1e-5)
+
+
+class _HiddenStates(torch.nn.Module):
+    """A stand-in for a Hugging Face encoder: `model(input_ids=, attention_mask=)` with a
+    `last_hidden_state` from `states(ids, mask)`."""
+
+    def __init__(self, states):
+        super().__init__()
+        self.states = states
+
+    def forward(self, input_ids, attention_mask):
+        return type("Out", (), {"last_hidden_state": self.states(input_ids, attention_mask)})
+
+
+def test_the_teacher_reads_the_students_pieces_through_their_teacher_ids():
+    table = torch.randn(100, 4)
+    old_ids = [7, 3, 99, 0, 42]
+    pieces = TeacherOnPieces(_HiddenStates(lambda ids, mask: table[ids]), old_ids)
+    ids = torch.tensor([[0, 1, 4], [2, 2, 3]])
+    assert torch.equal(pieces(ids, torch.ones_like(ids)),
+                       table[torch.tensor([[7, 3, 42], [99, 99, 0]])])
+
+
+def test_token_weight_matches_every_real_piece_to_the_teachers_state():
+    """Zero when the teacher's per-piece states are the student's own, whatever the teacher
+    says at padded positions; positive when they differ on real pieces."""
+    student = tiny_student(k=2, r=1)
+    batch = _batch(student)
+    batch["a_mask"] = batch["a_mask"].clone()
+    batch["a_mask"][0, 5:] = 0  # the first text is two pieces shorter: padding
+
+    def own_states(ids, mask, noise_at_padding=True):
+        x = student.embed(ids)
+        for layer in student.layers:
+            x = layer(x, student.attention_bias(mask))
+        if noise_at_padding:
+            x = torch.where(mask.unsqueeze(-1).bool(), x, torch.randn_like(x))
+        return x
+
+    stage = Stage.from_dict({"kind": "kd", "mse_weight": 0.0, "token_weight": 1.0})
+    identity = list(range(student.config.vocab_size))
+    same = StageLoss(stage, student, None, 16, TeacherOnPieces(_HiddenStates(own_states),
+                                                               identity))
+    other = StageLoss(stage, student, None, 16, TeacherOnPieces(
+        _HiddenStates(lambda ids, mask: -own_states(ids, mask)), identity))
+    with torch.no_grad():
+        loss, parts = same(batch)
+        assert parts["token"] == pytest.approx(0.0, abs=1e-5)
+        assert loss.item() == pytest.approx(0.0, abs=1e-5)
+        assert other(batch)[1]["token"] == pytest.approx(4.0, abs=1e-4)  # 2 per side
+    with pytest.raises(EdgekitError, match="token_weight"):
+        StageLoss(stage, student, None, 16)(batch)
 
 
 def test_target_cache_fills_once_and_survives_a_new_process(tmp_path):
