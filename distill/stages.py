@@ -218,6 +218,8 @@ class StageLoss(nn.Module):
                  teacher_width: int, teacher_pieces: nn.Module | None = None):
         super().__init__()
         self.stage, self.student, self.teacher_embed = stage, student, teacher_embed
+        if stage.token_weight and teacher_pieces is None:
+            raise EdgekitError("token_weight needs the teacher on the student's pieces")
         # not a submodule: its weights are neither trained nor checkpointed
         self.__dict__["teacher_pieces"] = teacher_pieces
         c = student.config
@@ -252,9 +254,9 @@ class StageLoss(nn.Module):
         return loss, {"align": loss.item()}
 
     def _encode(self, ids: torch.Tensor, mask: torch.Tensor
-                ) -> tuple[torch.Tensor, list[torch.Tensor]]:
-        """Sentence embedding, and the pooled hidden states at the matched depths (with
-        `token_weight`, the last per-piece state after them)."""
+                ) -> tuple[torch.Tensor, list[torch.Tensor], torch.Tensor]:
+        """Sentence embedding, the pooled hidden states at the matched depths, and the last
+        per-piece hidden state."""
         s = self.student
         attn_bias = s.attention_bias(mask)
         x = s.embed(ids)
@@ -265,14 +267,13 @@ class StageLoss(nn.Module):
                 depth += 1
                 if self.proj and depth in self.depths:
                     pooled.append(mean_pool(x, mask))
-        if self.stage.token_weight:
-            pooled.append(x)
-        return F.normalize(mean_pool(x, mask), dim=-1), pooled
+        return F.normalize(mean_pool(x, mask), dim=-1), pooled, x
 
     def _sentence(self, batch: dict) -> tuple[torch.Tensor, dict[str, float]]:
         pair = batch["pair"]  # rows with a translation
-        sa, ha = self._encode(batch["a_ids"], batch["a_mask"])
-        sb, hb = self._encode(batch["b_ids"], batch["b_mask"]) if pair.any() else (None, None)
+        sa, ha, xa = self._encode(batch["a_ids"], batch["a_mask"])
+        sb, hb, xb = (self._encode(batch["b_ids"], batch["b_mask"]) if pair.any()
+                      else (None, None, None))
         loss, parts = self._terms(batch, sa, ha, sb, hb)
         if self.stage.similarity_weight:
             ta = batch["t_embedding"]
@@ -282,16 +283,14 @@ class StageLoss(nn.Module):
             parts["similarity"] = sim.item()
             loss = loss + self.stage.similarity_weight * sim
         if self.stage.token_weight:
-            tok = self._token(batch["a_ids"], batch["a_mask"], ha[-1])
+            tok = self._token(batch["a_ids"], batch["a_mask"], xa)
             if sb is not None:
-                tok = tok + self._token(batch["b_ids"], batch["b_mask"], hb[-1])
+                tok = tok + self._token(batch["b_ids"], batch["b_mask"], xb)
             parts["token"] = tok.item()
             loss = loss + self.stage.token_weight * tok
         return loss, parts
 
     def _token(self, ids: torch.Tensor, mask: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
-        if self.teacher_pieces is None:
-            raise EdgekitError("token_weight needs the teacher on the student's pieces")
         return token_distance(x, self.teacher_pieces(ids, mask), mask)
 
     def _terms(self, batch: dict, sa: torch.Tensor, ha: list[torch.Tensor],

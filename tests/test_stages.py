@@ -174,7 +174,7 @@ def test_representation_transfer_starts_from_an_identity_projection():
     assert [torch.equal(p.weight, torch.eye(16)) for p in loss_mod.proj] == [True, True]
     batch = _batch(student)
     with torch.no_grad():
-        _, hidden = loss_mod._encode(batch["a_ids"], batch["a_mask"])
+        _, hidden, _ = loss_mod._encode(batch["a_ids"], batch["a_mask"])
     # targets equal to the student's own pooled states after pass 1 and 2: zero hidden loss
     batch["t_hidden0"], batch["t_hidden1"] = hidden[0], hidden[1]
     batch["pair"] = torch.zeros(4, dtype=torch.bool)
