@@ -43,7 +43,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from distill.encoding import mean_pool
+from distill.encoding import mean_pool, native_bfloat16
 from distill.errors import EdgekitError
 from distill.fsutil import value_fits
 from distill.student import Student
@@ -69,6 +69,8 @@ class Stage:
     similarity_weight: float = 0.0  # in-batch cosine matrices matched to the teacher's
     token_weight: float = 0.0     # each piece's last hidden state matched to the teacher's,
                                   # the teacher run on the student's own pieces
+    neighbours: int = 0           # batches made of groups of this many near neighbours by
+                                  # the teacher's embedding (0: random, length-bucketed)
     temperature: float = 0.05     # infonce; logits with loss "kl"
     teacher_layer: int = 0        # repr: the teacher layer matched (0: its last)
     loss: str = "mse"             # logits: mse | kl
@@ -106,6 +108,9 @@ class Stage:
                                                     and stage.kind != "labels"):
             raise EdgekitError(f"recipe stage {stage.kind}: unlabelled_share is for kind "
                                "labels, from 0 up to (not including) 1")
+        if stage.neighbours and stage.kind not in ("kd", "mcl", "infonce"):
+            raise EdgekitError(f"recipe stage {stage.name or stage.kind}: neighbours is for "
+                               "kinds kd, mcl and infonce")
         if stage.share <= 0:
             raise EdgekitError(f"recipe stage {stage.kind}: share must be positive")
         stage.name = stage.name or stage.kind
@@ -186,11 +191,11 @@ class TeacherOnPieces(nn.Module):
         super().__init__()
         self.model = model.eval().requires_grad_(False)
         self.register_buffer("old_ids", torch.tensor(old_ids, dtype=torch.long))
-        self.bf16 = torch.ops.mkldnn._is_mkldnn_bf16_supported()
 
     @torch.no_grad()
     def forward(self, ids: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        with torch.autocast(ids.device.type, dtype=torch.bfloat16, enabled=self.bf16):
+        with torch.autocast(ids.device.type, dtype=torch.bfloat16,
+                            enabled=native_bfloat16(ids.device)):
             out = self.model(input_ids=self.old_ids[ids], attention_mask=mask)
         return out.last_hidden_state.float()
 
@@ -215,9 +220,11 @@ class StageLoss(nn.Module):
     so DistributedDataParallel wraps every stage the same way."""
 
     def __init__(self, stage: Stage, student: Student, teacher_embed: nn.Module | None,
-                 teacher_width: int, teacher_pieces: nn.Module | None = None):
+                 teacher_width: int, teacher_pieces: nn.Module | None = None,
+                 bf16: bool = False):
         super().__init__()
         self.stage, self.student, self.teacher_embed = stage, student, teacher_embed
+        self.bf16 = bf16  # the student's layers in bfloat16 autocast; the losses in float32
         if stage.token_weight and teacher_pieces is None:
             raise EdgekitError("token_weight needs the teacher on the student's pieces")
         # not a submodule: its weights are neither trained nor checkpointed
@@ -259,14 +266,16 @@ class StageLoss(nn.Module):
         per-piece hidden state."""
         s = self.student
         attn_bias = s.attention_bias(mask)
-        x = s.embed(ids)
         pooled, depth = [], 0
-        for _ in range(s.config.num_recurrences):
-            for layer in s.layers:
-                x = layer(x, attn_bias)
-                depth += 1
-                if self.proj and depth in self.depths:
-                    pooled.append(mean_pool(x, mask))
+        with torch.autocast(ids.device.type, dtype=torch.bfloat16, enabled=self.bf16):
+            x = s.embed(ids)
+            for _ in range(s.config.num_recurrences):
+                for layer in s.layers:
+                    x = layer(x, attn_bias)
+                    depth += 1
+                    if self.proj and depth in self.depths:
+                        pooled.append(mean_pool(x.float(), mask))
+        x = x.float()
         return F.normalize(mean_pool(x, mask), dim=-1), pooled, x
 
     def _sentence(self, batch: dict) -> tuple[torch.Tensor, dict[str, float]]:

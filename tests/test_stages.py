@@ -67,6 +67,7 @@ def test_every_shipped_recipe_and_preset_loads():
     ({"kind": "kd", "share": 0}, "share must be positive"),
     ({"kind": "logits", "unlabelled_share": 0.5}, "unlabelled_share is for kind labels"),
     ({"kind": "labels", "unlabelled_share": 1.0}, "up to \\(not including\\) 1"),
+    ({"kind": "align", "neighbours": 16}, "neighbours is for kinds kd, mcl and infonce"),
 ])
 def test_bad_stage_settings_are_named(bad, message):
     with pytest.raises(EdgekitError, match=message):
@@ -165,6 +166,31 @@ def test_similarity_weight_matches_the_teachers_centred_cosine_matrix():
         assert loss(dict(same, t_embedding=shifted))[0].item() == pytest.approx(0.0, abs=1e-5)
         shuffled = s_en[torch.randperm(len(s_en), generator=torch.Generator().manual_seed(0))]
         assert loss(dict(same, t_embedding=shuffled))[0].item() > 1e-3
+
+
+def test_bfloat16_layers_train_on_the_float32_loss_within_bfloat16_precision():
+    """bf16 autocasts the student's layers only: the loss is the float32 one to bfloat16's
+    few digits, and its gradients reach every trained weight in float32."""
+    student = tiny_student()
+    batch = _batch(student)
+    stage = Stage.from_dict({"kind": "kd", "similarity_weight": 30.0})
+    loss32, parts32 = StageLoss(stage, student, None, 16)(batch)
+    loss16, parts16 = StageLoss(stage, student, None, 16, bf16=True)(batch)
+    assert loss16.dtype == torch.float32 and loss16.item() != loss32.item()
+    assert loss16.item() == pytest.approx(loss32.item(), rel=0.05)
+    assert parts16["mse"] == pytest.approx(parts32["mse"], rel=0.05)
+    loss16.backward()
+    grads = [p.grad for p in student.parameters()]
+    assert all(g is not None and g.dtype == torch.float32 and g.isfinite().all()
+               for g in grads)
+
+
+def test_training_precision_is_named_when_wrong(tmp_path):
+    from distill.train import DistillConfig, TrainConfig, distill
+
+    cfg = DistillConfig("t", tmp_path, tmp_path / "out", train=TrainConfig(precision="fp8"))
+    with pytest.raises(EdgekitError, match="precision 'fp8': one of auto, float32, bfloat16"):
+        distill(cfg)
 
 
 def test_representation_transfer_starts_from_an_identity_projection():
@@ -277,6 +303,24 @@ def test_the_teacher_labels_and_training_read_only_the_rows_the_longest_stage_re
     seen = [r[1] for rows, _, _ in itertools.islice(
         _batches(cfg, tokenizer, 8, 0, Processes()), 5) for r in rows]
     assert sorted(seen) == sorted(r[1] for c in chunks for r in c)
+
+
+def test_neighbour_batches_group_the_texts_the_vectors_put_together():
+    from distill.train import neighbour_batches
+
+    torch.manual_seed(0)
+    topics = torch.randn(40, 32)  # 40 topics of 16 texts each, shuffled
+    label = torch.randperm(640) % 40
+    vectors = topics[label] + 0.2 * torch.randn(640, 32)
+    batches = neighbour_batches(vectors, batch_size=64, group=16, seed=1)
+    assert sorted(i for b in batches for i in b) == list(range(640))  # every row once
+    assert [len(b) for b in batches] == [64] * 10
+    groups = [b[i : i + 16] for b in batches for i in range(0, 64, 16)]
+    same = [(label[i] == label[j]).item() for g in groups
+            for i, j in itertools.combinations(g, 2)]
+    assert sum(same) / len(same) > 0.7  # two texts of a group share a topic; at random 1/40
+    again = neighbour_batches(vectors, batch_size=64, group=16, seed=1)
+    assert again == batches and neighbour_batches(vectors, 64, 16, seed=2) != batches
 
 
 def test_a_run_resumes_with_another_thread_count_but_not_other_settings():
