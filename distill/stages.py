@@ -215,6 +215,9 @@ def centred_cosines(e: torch.Tensor) -> torch.Tensor:
     return e @ e.T
 
 
+LENGTH_SLICE = 16  # rows encoded together when a batch mixes lengths
+
+
 class StageLoss(nn.Module):
     """student + the stage's own trainable parts; forward(batch) -> (loss, parts). One module,
     so DistributedDataParallel wraps every stage the same way."""
@@ -263,7 +266,24 @@ class StageLoss(nn.Module):
     def _encode(self, ids: torch.Tensor, mask: torch.Tensor
                 ) -> tuple[torch.Tensor, list[torch.Tensor], torch.Tensor]:
         """Sentence embedding, the pooled hidden states at the matched depths, and the last
-        per-piece hidden state."""
+        per-piece hidden state. A batch of neighbours mixes lengths: it runs in slices of
+        similar length, each padded only to its own longest text."""
+        if not self.stage.neighbours:
+            return self._encode_padded(ids, mask)
+        lengths = mask.sum(1)
+        sentence = ids.new_zeros((len(ids), self.student.config.hidden_size), dtype=torch.float32)
+        pooled = [sentence.clone() for _ in self.depths] if self.proj else []
+        x = sentence.new_zeros((*ids.shape, sentence.shape[1]))
+        for rows in lengths.argsort().split(LENGTH_SLICE):
+            width = int(lengths[rows].max())
+            se, po, xe = self._encode_padded(ids[rows, :width], mask[rows, :width])
+            sentence = sentence.index_put((rows,), se)
+            pooled = [p.index_put((rows,), q) for p, q in zip(pooled, po, strict=True)]
+            x = x.index_put((rows,), F.pad(xe, (0, 0, 0, ids.shape[1] - width)))
+        return sentence, pooled, x
+
+    def _encode_padded(self, ids: torch.Tensor, mask: torch.Tensor
+                       ) -> tuple[torch.Tensor, list[torch.Tensor], torch.Tensor]:
         s = self.student
         attn_bias = s.attention_bias(mask)
         pooled, depth = [], 0

@@ -72,7 +72,7 @@ class TrainConfig:
     seed: int = 0
     threads: int = 0              # 0: torch's default
     chunk_rows: int = 20000       # rows read, shuffled and tokenised at a time
-    precision: str = "float32"    # the student's layers in training: float32, bfloat16
+    precision: str = "auto"       # the student's layers in training: float32, bfloat16
                                   # (autocast; losses stay float32), or auto: bfloat16 where
                                   # the processor computes it natively, else float32
 

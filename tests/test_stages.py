@@ -323,6 +323,34 @@ def test_neighbour_batches_group_the_texts_the_vectors_put_together():
     assert again == batches and neighbour_batches(vectors, 64, 16, seed=2) != batches
 
 
+def test_a_batch_of_neighbours_is_encoded_in_length_slices_to_the_same_loss():
+    """Slices of similar length, each padded to its own longest text, give the loss and
+    gradients of the whole padded batch (attention and pooling ignore the padding)."""
+    student = tiny_student()
+    g = torch.Generator().manual_seed(2)
+    lengths = torch.randint(1, 12, (2, 40), generator=g)
+    batch = {"pair": torch.ones(40, dtype=torch.bool),
+             "t_embedding": F.normalize(torch.randn(40, 16, generator=g), dim=-1),
+             "t_hidden0": torch.randn(40, 16, generator=g)}
+    for side, n in zip("ab", lengths, strict=True):
+        mask = (torch.arange(12) < n[:, None]).long()
+        batch[f"{side}_ids"], batch[f"{side}_mask"] = torch.randint(1, 50, (40, 12),
+                                                                   generator=g) * mask, mask
+    settings = {"kind": "kd", "similarity_weight": 30.0, "hidden_weight": 1.0,
+                "hidden_points": 1}
+    results = []
+    for neighbours in (0, 16):
+        loss_mod = StageLoss(Stage.from_dict({**settings, "neighbours": neighbours}),
+                             student, None, 16)
+        student.zero_grad()
+        loss, _ = loss_mod(batch)
+        loss.backward()
+        results.append((loss.item(), student.layers[0].query.weight.grad.clone()))
+    (whole, grad_whole), (sliced, grad_sliced) = results
+    assert sliced == pytest.approx(whole, rel=1e-5)
+    assert torch.allclose(grad_sliced, grad_whole, atol=1e-6)
+
+
 def test_a_run_resumes_with_another_thread_count_but_not_other_settings():
     from distill.train import DistillConfig, TrainConfig
 
