@@ -271,15 +271,17 @@ class StageLoss(nn.Module):
         if not self.stage.neighbours:
             return self._encode_padded(ids, mask)
         lengths = mask.sum(1)
-        sentence = ids.new_zeros((len(ids), self.student.config.hidden_size), dtype=torch.float32)
-        pooled = [sentence.clone() for _ in self.depths] if self.proj else []
-        x = sentence.new_zeros((*ids.shape, sentence.shape[1]))
-        for rows in lengths.argsort().split(LENGTH_SLICE):
+        order = lengths.argsort()
+        parts = []
+        for rows in order.split(LENGTH_SLICE):
             width = int(lengths[rows].max())
-            se, po, xe = self._encode_padded(ids[rows, :width], mask[rows, :width])
-            sentence = sentence.index_put((rows,), se)
-            pooled = [p.index_put((rows,), q) for p, q in zip(pooled, po, strict=True)]
-            x = x.index_put((rows,), F.pad(xe, (0, 0, 0, ids.shape[1] - width)))
+            parts.append(self._encode_padded(ids[rows, :width], mask[rows, :width]))
+        back = order.argsort()  # the slices' rows, in the batch's order again
+        sentence = torch.cat([se for se, _, _ in parts])[back]
+        pooled = [torch.cat(depth)[back]
+                  for depth in zip(*(po for _, po, _ in parts), strict=True)]
+        x = torch.cat([F.pad(xe, (0, 0, 0, ids.shape[1] - xe.shape[1]))
+                       for _, _, xe in parts])[back]
         return sentence, pooled, x
 
     def _encode_padded(self, ids: torch.Tensor, mask: torch.Tensor
