@@ -8,7 +8,8 @@ embeddings, fewer layers), built by the same code that starts a student (`distil
 `distill.train.student_for`) and evaluated untrained on Tatoeba (the 12 default languages) and
 STS17. `--rows compression` (default) walks from the teacher to the student one step at a
 time; `--rows shape` compares the 4-layer starts: the table's width E, its size, 4-bit rows,
-and which teacher layers are kept; `--rows depth`, the six-layer starts against four.
+and which teacher layers are kept; `--rows depth`, the six-layer starts against four, and
+six layers with half the feed-forward (the four layers' size and speed).
 `--student` adds a trained student folder as the last row.
 Finished rows are kept in OUT/results.json, so an interrupted run resumes. Writes
 OUT/loss-budget.md.
@@ -22,7 +23,8 @@ from pathlib import Path
 
 # (name, vocabulary: None = the teacher's whole one, or (ranked by, size), E (0 = H), layers k,
 # SVD weighted by the pieces' mass[, the teacher layers kept (() = the first k), the table's
-# bits (32 = float)])
+# bits (32 = float)[, the feed-forward's width and whether its neurons are chosen on text
+# (`distill.student.neuron_statistics`) or by weight norms]])
 ROWS: list[tuple] = [
     ("teacher as a student (no prompt)", None, 0, 12, False),
     ("vocabulary: 48k pieces ranked by the corpus", ("corpus", 48000), 0, 12, False),
@@ -56,6 +58,10 @@ DEPTH_ROWS: list[tuple] = [
      ("words", 60000), 256, 4, True, (0, 1, 10, 11), 4),
     ("60k, mass-weighted E=128 in 4-bit rows, layers 0, 1, 2, 9, 10, 11 (the quality start)",
      ("words", 60000), 128, 6, True, QUALITY_LAYERS, 4),
+    ("full vocabulary, E=H, layers 0, 1, 2, 9, 10, 11, feed-forward 768 wide, the neurons "
+     "with the largest weights", None, 0, 6, False, QUALITY_LAYERS, 32, (768, False)),
+    ("full vocabulary, E=H, layers 0, 1, 2, 9, 10, 11, feed-forward 768 wide, the neurons "
+     "that vary most on the corpus", None, 0, 6, False, QUALITY_LAYERS, 32, (768, True)),
 ]
 ROW_SETS = {"compression": ROWS, "shape": SHAPE_ROWS, "depth": DEPTH_ROWS}
 
@@ -81,19 +87,21 @@ def _untrained(row: tuple, teacher, corpus: Path, languages: list[str], cache: d
     from tokenizers import Tokenizer
 
     from distill.student import StudentEncoder
-    from distill.train import student_for
+    from distill.train import student_for, teacher_neuron_statistics
 
     _, spec, embed_dim, layers, weighted, *rest = row
     teacher_layers, bits = (list(rest[0]) if rest else []), (rest[1] if len(rest) > 1 else 32)
-    tj, old_ids, mass = _vocabulary(spec, teacher, corpus, languages, cache)
     c = teacher.model.config
+    width, measured = rest[2] if len(rest) > 2 else (c.intermediate_size, False)
+    tj, old_ids, mass = _vocabulary(spec, teacher, corpus, languages, cache)
     shape = {"embed_dim": embed_dim or c.hidden_size, "num_layers": layers,
              "num_recurrences": 1, "hidden_size": c.hidden_size,
-             "num_heads": c.num_attention_heads, "intermediate_size": c.intermediate_size,
+             "num_heads": c.num_attention_heads, "intermediate_size": width,
              "max_len": 128, "layer_norm_eps": c.layer_norm_eps,
              "teacher_layers": teacher_layers}
+    stats = teacher_neuron_statistics(teacher, corpus, shape) if measured else None
     student = student_for(teacher.name, teacher.model, teacher.pad_id, old_ids, shape,
-                          piece_mass=mass if weighted else None)
+                          piece_mass=mass if weighted else None, neuron_stats=stats)
     if bits != 32:  # the table as the int8 program stores it: quantised, read back as float
         import executorch.exir.passes._quant_patterns_and_replacements  # noqa: F401 (its ops)
         import torch

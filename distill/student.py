@@ -14,6 +14,7 @@ A saved student is a folder: config.json, model.safetensors, tokenizer.json.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
@@ -189,7 +190,9 @@ def _teacher_state(teacher_model: nn.Module) -> tuple[dict, str]:
     return sd, prefix
 
 
-def _copy_body(student: Student, sd: dict, prefix: str) -> None:
+def _copy_body(student: Student, sd: dict, prefix: str,
+               neuron_stats: dict[int, tuple[torch.Tensor, torch.Tensor]] | None = None
+               ) -> None:
     """Positions (absorbing token type 0), the embedding LayerNorm, k layers (`teacher_layers`,
     or the first k) and a token-classification teacher's classifier."""
     pos = sd[f"{prefix}embeddings.position_embeddings.weight"][: student.config.max_len]
@@ -202,14 +205,24 @@ def _copy_body(student: Student, sd: dict, prefix: str) -> None:
         def theirs(ours: str, part: str, i: int = i) -> torch.Tensor:
             return sd[f"{prefix}encoder.layer.{i}.{_TEACHER_LAYER[ours]}.{part}"]
 
-        keep = _kept_neurons(theirs("ffn_in", "weight"), theirs("ffn_out", "weight"),
-                             student.config.intermediate_size)
+        w_out = theirs("ffn_out", "weight").float()
+        size = student.config.intermediate_size
+        stats = (neuron_stats or {}).get(i)
+        if stats is None:
+            keep = _kept_neurons(theirs("ffn_in", "weight"), w_out, size)
+            compensation = torch.zeros(w_out.shape[0])
+        else:
+            mean, std = stats
+            keep = (std * w_out.norm(dim=0)).topk(size).indices.sort().values
+            dropped = torch.ones(w_out.shape[1], dtype=torch.bool)
+            dropped[keep] = False
+            compensation = w_out[:, dropped] @ mean[dropped]
         for ours in _TEACHER_LAYER:
             weight, bias = theirs(ours, "weight"), theirs(ours, "bias")
             if ours == "ffn_in":  # a narrower feed-forward: the kept neurons' rows ...
                 weight, bias = weight[keep], bias[keep]
-            elif ours == "ffn_out":  # ... and columns
-                weight = weight[:, keep]
+            elif ours == "ffn_out":  # ... and columns; the dropped ones' mean output kept
+                weight, bias = weight[:, keep], bias + compensation.to(bias.dtype)
             getattr(layer, ours).weight.copy_(weight)
             getattr(layer, ours).bias.copy_(bias)
     if student.config.labels:
@@ -218,22 +231,62 @@ def _copy_body(student: Student, sd: dict, prefix: str) -> None:
 
 
 def _kept_neurons(ffn_in: torch.Tensor, ffn_out: torch.Tensor, size: int) -> torch.Tensor:
-    """The `size` feed-forward neurons of a teacher layer a narrower student keeps: those
-    whose input and output weights have the largest norms (the product: a neuron matters
-    only if it both fires and writes back), in their original order."""
+    """The `size` feed-forward neurons of a teacher layer a narrower student keeps, without
+    text to measure them on: those whose input and output weights have the largest norms
+    (the product: a neuron matters only if it both fires and writes back), in their
+    original order."""
     score = ffn_in.float().norm(dim=1) * ffn_out.float().norm(dim=0)
     return score.topk(size).indices.sort().values
 
 
 @torch.no_grad()
+def neuron_statistics(teacher_model: nn.Module, batches: Iterable[tuple[torch.Tensor,
+                                                                         torch.Tensor]],
+                      layers: Iterable[int]) -> dict[int, tuple[torch.Tensor, torch.Tensor]]:
+    """Each feed-forward neuron's activation (after GELU) over the real pieces of `batches`
+    ((ids, mask) in the teacher's vocabulary): its mean and standard deviation, for the
+    teacher `layers`. What a narrower student keeps from them: the neurons whose output
+    varies most (std x the norm of their output weights); the mean output of the others is
+    constant and goes into the bias, which a layer norm then sees unchanged (the
+    fluctuation criterion of An et al. 2024, FLAP)."""
+    sums: dict[int, tuple] = {}  # layer: (pieces, sum, sum of squares)
+    modules = dict(teacher_model.named_modules())
+    hooks, current = [], {}
+    for i in layers:
+        name = next(n for n in modules if n.endswith(f"encoder.layer.{i}.intermediate"))
+        hooks.append(modules[name].register_forward_hook(
+            lambda _m, _x, out, i=i: current.__setitem__(i, out)))
+    try:
+        for ids, mask in batches:
+            current.clear()
+            teacher_model(input_ids=ids, attention_mask=mask)
+            keep = mask.bool()
+            for i, act in current.items():
+                a = act[keep].double()
+                count, total, squares = sums.get(i, (0, 0.0, 0.0))
+                sums[i] = (count + len(a), total + a.sum(0), squares + (a * a).sum(0))
+    finally:
+        for h in hooks:
+            h.remove()
+    stats = {}
+    for i, (count, total, squares) in sums.items():
+        mean = total / count
+        std = (squares / count - mean * mean).clamp(min=0).sqrt()
+        stats[i] = (mean.float(), std.float())
+    return stats
+
+
+@torch.no_grad()
 def init_from_teacher(student: Student, teacher_model: nn.Module, old_ids: list[int],
-                      piece_mass: list[float] | None = None) -> None:
+                      piece_mass: list[float] | None = None,
+                      neuron_stats: dict[int, tuple[torch.Tensor, torch.Tensor]] | None = None
+                      ) -> None:
     """Embeddings: the kept rows of the teacher's table, factorised by truncated SVD into
     (vocab x E)(E x H). With `piece_mass` (how often each piece occurs), the SVD is weighted
     by it: rows scaled by sqrt(mass) before, unscaled after, so the E directions kept are
     those of the text the student will see, not of rare pieces. Positions, embedding norm
-    and k layers: copied; with a narrower feed-forward, its strongest neurons
-    (`_kept_neurons`)."""
+    and k layers: copied; with a narrower feed-forward, the neurons `neuron_stats` (from
+    `neuron_statistics`) says vary most, or without them the strongest (`_kept_neurons`)."""
     sd, prefix = _teacher_state(teacher_model)
     word = sd[f"{prefix}embeddings.word_embeddings.weight"][old_ids].float()
     E = student.config.embed_dim
@@ -249,7 +302,7 @@ def init_from_teacher(student: Student, teacher_model: nn.Module, old_ids: list[
     # each row projected onto the top-r directions: the rank-r table closest to the teacher's
     student.token_embed.weight[:, :r] = word @ Vh[:r].T
     student.embed_proj.weight[:, :r] = Vh[:r].T
-    _copy_body(student, sd, prefix)
+    _copy_body(student, sd, prefix, neuron_stats)
 
 
 def teacher_layers_fit(chosen: list, num_layers: int, teacher_layers: int | None = None

@@ -33,7 +33,7 @@ from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 
 from distill.data import load_dev, read_rows, read_texts
-from distill.encoding import native_bfloat16, pad_batch, tokenize
+from distill.encoding import length_batches, native_bfloat16, pad_batch, tokenize
 from distill.errors import EdgekitError, Interrupted
 from distill.evaluate import dev_retrieval
 from distill.progress import progress_bar
@@ -51,6 +51,7 @@ from distill.student import (
     StudentEncoder,
     check_shape_matches_teacher,
     init_from_teacher,
+    neuron_statistics,
     num_parameters,
     save_student,
 )
@@ -304,9 +305,12 @@ def distill(cfg: DistillConfig) -> dict:
                                   lambda t=teacher: _prepare_targets(cfg, t, cache, views),
                                   cfg.vocab_languages, cfg.vocab_words)
 
-    # 2. the student, initialised from the teacher (SVD weighted by the word lists' mass)
+    # 2. the student, initialised from the teacher (SVD weighted by the word lists' mass; a
+    #    narrower feed-forward keeps the neurons that vary most on the training text)
     student = student_for(cfg.teacher, teacher.model, teacher.pad_id, old_ids, cfg.student,
-                          piece_mass=mass if cfg.vocab_words else None)
+                          piece_mass=mass if cfg.vocab_words else None,
+                          neuron_stats=teacher_neuron_statistics(teacher, cfg.corpus, cfg.student,
+                                                                       tc.seed))
     scfg = student.config
     teacher_embed = (_teacher_embedding_layer(teacher, old_ids, scfg.max_len)
                      if any(st.kind == "align" for st in stages) else None)
@@ -374,16 +378,35 @@ def calibrate_on_corpus(encoder: StudentEncoder, corpus: Path, seed: int) -> Non
     encoder.model.calibrate(torch.from_numpy(raw))
 
 
+NEURON_TEXTS = 1000
+
+
+def teacher_neuron_statistics(teacher: Teacher, corpus: Path, shape: dict, seed: int = 0
+                              ) -> dict | None:
+    """The teacher's feed-forward activations on a sample of the training text, for a student
+    `shape` whose feed-forward is narrower than the teacher's
+    (`distill.student.neuron_statistics`); None for a full-width one."""
+    shape = {**asdict(StudentConfig(vocab_size=1)), **shape}
+    if shape["intermediate_size"] >= teacher.model.config.intermediate_size:
+        return None
+    texts = calibration_texts(corpus, seed)[:NEURON_TEXTS]
+    ids = tokenize(teacher.tokenizer, texts, shape["max_len"], warn=False)
+    batches = (pad_batch([ids[i] for i in index], teacher.pad_id)
+               for index in length_batches([len(x) for x in ids], 64))
+    layers = shape["teacher_layers"] or range(shape["num_layers"])
+    return neuron_statistics(teacher.model, batches, layers)
+
+
 def student_for(teacher_name: str, teacher_model: nn.Module, teacher_pad_id: int,
                 old_ids: list[int], shape: dict, piece_mass: list[float] | None = None,
-                **fields) -> Student:
+                neuron_stats: dict | None = None, **fields) -> Student:
     """A student over the pruned vocabulary `old_ids`, initialised from the teacher."""
     pad_id = old_ids.index(teacher_pad_id) if teacher_pad_id in old_ids else 0
     scfg = StudentConfig(vocab_size=len(old_ids), pad_id=pad_id, teacher=teacher_name,
                          **fields, **shape)
     check_shape_matches_teacher(scfg, teacher_model.config)
     student = Student(scfg)
-    init_from_teacher(student, teacher_model, old_ids, piece_mass)
+    init_from_teacher(student, teacher_model, old_ids, piece_mass, neuron_stats)
     return student
 
 

@@ -11,6 +11,7 @@ import torch
 import torch.nn.functional as F
 from tokenizers import Tokenizer
 
+from distill.encoding import pad_batch, tokenize
 from distill.errors import EdgekitError
 from distill.student import (
     Student,
@@ -18,6 +19,7 @@ from distill.student import (
     StudentEncoder,
     check_shape_matches_teacher,
     init_from_teacher,
+    neuron_statistics,
     num_parameters,
     save_student,
 )
@@ -254,6 +256,40 @@ def test_a_narrower_feed_forward_keeps_the_teachers_strongest_neurons(teacher):
                           atol=1e-5)
     with pytest.raises(EdgekitError, match="intermediate_size 2048 exceeds"):
         student(2048)
+
+
+def test_a_narrower_feed_forward_drops_the_constant_neurons_into_the_bias(teacher):
+    """Make half of each teacher layer's neurons constant (no input weights, a bias): their
+    output is then a fixed vector. Measured on text, the half-width student must drop
+    exactly those and fold their output into the bias, computing what the full-width one
+    does on any text; chosen by weight norms alone, it loses that vector."""
+    tj, old_ids, _ = prune(load_tokenizer_json(teacher.folder / "tokenizer.json"), TEXTS)
+    constant = copy.deepcopy(teacher.model)
+    gen = torch.Generator().manual_seed(0)
+    for layer in constant.encoder.layer[:2]:
+        width = constant.config.intermediate_size
+        fixed = torch.randperm(width, generator=gen)[: width // 2]
+        with torch.no_grad():
+            layer.intermediate.dense.weight[fixed] = 0
+            layer.intermediate.dense.bias[fixed] = 1.0
+    sample = [pad_batch(tokenize(teacher.tokenizer, TEXTS, 64), teacher.pad_id)]
+    stats = neuron_statistics(constant, sample, [0, 1])
+    assert set(stats) == {0, 1} and all(len(m) == len(s) == 1536 for m, s in stats.values())
+
+    def student(width: int, measured: bool) -> Student:
+        cfg = StudentConfig(vocab_size=len(old_ids), embed_dim=384, num_layers=2,
+                            num_recurrences=1, max_len=64, pad_id=old_ids.index(1),
+                            intermediate_size=width)
+        model = Student(cfg).eval()
+        init_from_teacher(model, constant, old_ids, neuron_stats=stats if measured else None)
+        return model
+
+    other = torch.tensor([[0, 5, 17, 40, 2]])  # text the statistics never saw
+    full = student(1536, False).hidden_states(other, torch.ones_like(other))
+    measured = student(768, True).hidden_states(other, torch.ones_like(other))
+    by_weights = student(768, False).hidden_states(other, torch.ones_like(other))
+    assert torch.allclose(measured, full, atol=1e-4)
+    assert not torch.allclose(by_weights, full, atol=1e-2)
 
 
 def test_overlong_text_is_truncated_with_a_warning(caplog):
