@@ -307,10 +307,9 @@ def distill(cfg: DistillConfig) -> dict:
 
     # 2. the student, initialised from the teacher (SVD weighted by the word lists' mass; a
     #    narrower feed-forward keeps the neurons that vary most on the training text)
+    stats = teacher_neuron_statistics(teacher, cfg.corpus, cfg.student, tc.seed)
     student = student_for(cfg.teacher, teacher.model, teacher.pad_id, old_ids, cfg.student,
-                          piece_mass=mass if cfg.vocab_words else None,
-                          neuron_stats=teacher_neuron_statistics(teacher, cfg.corpus, cfg.student,
-                                                                       tc.seed))
+                          piece_mass=mass if cfg.vocab_words else None, neuron_stats=stats)
     scfg = student.config
     teacher_embed = (_teacher_embedding_layer(teacher, old_ids, scfg.max_len)
                      if any(st.kind == "align" for st in stages) else None)
