@@ -54,7 +54,7 @@ QUALITY_LAYERS = (0, 1, 2, 9, 10, 11)
 DEPTH_ROWS: list[tuple] = [
     ("full vocabulary, E=H, the teacher's first 6 layers", None, 0, 6, False),
     ("full vocabulary, E=H, layers 0, 1, 2, 9, 10, 11", None, 0, 6, False, QUALITY_LAYERS),
-    ("60k, mass-weighted E=256 in 4-bit rows, layers 0, 1, 10, 11 (the default's start)",
+    ("60k, mass-weighted E=256 in 4-bit rows, layers 0, 1, 10, 11 (the four-layer start)",
      ("words", 60000), 256, 4, True, (0, 1, 10, 11), 4),
     ("60k, mass-weighted E=128 in 4-bit rows, layers 0, 1, 2, 9, 10, 11 (the quality start)",
      ("words", 60000), 128, 6, True, QUALITY_LAYERS, 4),
