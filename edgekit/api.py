@@ -9,6 +9,8 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+import numpy as np
+
 from bench.quick import quick_bench
 from distill.data import build_corpus
 from distill.errors import EdgekitError
@@ -22,6 +24,7 @@ from distill.ner_train import (
     student_logits,
 )
 from distill.ner_train import default_teacher as default_ner_teacher
+from distill.progress import progress_bar
 from distill.student import StudentEncoder, is_student_folder
 from distill.teachers import Teacher
 from distill.train import DistillConfig, TrainConfig
@@ -32,12 +35,56 @@ from export.bundle import Bundle, check_options, export_bundle
 log = logging.getLogger("edgekit")
 
 
-def load_encoder(name_or_path: str | Path) -> StudentEncoder | Teacher:
-    """A student folder, or a teacher name / HF folder, as an encoder with `.encode(texts)`."""
+class BundleEncoder:
+    """One of a bundle's programs as an encoder, post-processing included: what the app
+    computes, scored by the same code as the student it was exported from."""
+
+    def __init__(self, folder: str | Path, runtime: str | None = None,
+                 precision: str | None = None):
+        self.bundle = Bundle.load(folder)
+        self.runtime = runtime or self.bundle.models[0]["runtime"]
+        self.precision = precision
+        self.bundle.runner(self.runtime, precision)  # a missing program fails here, early
+        chosen = next((m for m in self.bundle.models if m["runtime"] == self.runtime
+                       and precision in (None, m["precision"])), None)
+        shown = f"{self.runtime}-{chosen['precision']}" if chosen else self.runtime
+        self.name = f"{folder} ({shown})"
+
+    def num_parameters(self) -> int:
+        return int(self.bundle.manifest["size"]["parameters"])
+
+    def encode(self, texts: Sequence[str], batch_size: int = 64,
+               progress: bool = False) -> np.ndarray:
+        texts = list(texts)
+        chunks = range(0, len(texts), batch_size)
+        out = [self.bundle.encode(texts[i: i + batch_size], self.runtime, self.precision)
+               for i in progress_bar(chunks, disable=not progress, desc=self.runtime,
+                                     unit="batch", leave=False)]
+        return np.concatenate(out) if out else self.bundle.encode([])
+
+    def logits(self, ids: Sequence[Sequence[int]]) -> list[np.ndarray]:
+        """Per-piece logits of a token-classification bundle (`distill.ner.Logits`)."""
+        return self.bundle.runner(self.runtime, self.precision)(ids)
+
+
+def is_bundle_folder(path: Path) -> bool:
+    return (path / "manifest.json").is_file()
+
+
+def load_encoder(name_or_path: str | Path, runtime: str | None = None,
+                 precision: str | None = None) -> StudentEncoder | Teacher | BundleEncoder:
+    """A student folder, a bundle folder (its `runtime` / `precision` program, default its
+    first), or a teacher name / HF folder, as an encoder with `.encode(texts)`."""
     if not str(name_or_path).strip():
         raise EdgekitError("the model name is empty; pass a student folder or a teacher name")
-    if is_student_folder(Path(name_or_path)):
-        return StudentEncoder.load(Path(name_or_path))
+    path = Path(name_or_path)
+    if is_bundle_folder(path):
+        return BundleEncoder(path, runtime, precision)
+    if runtime or precision:
+        raise EdgekitError(f"{name_or_path} is not a bundle: a runtime or precision chooses "
+                           "one of a bundle's programs (a folder with manifest.json)")
+    if is_student_folder(path):
+        return StudentEncoder.load(path)
     return Teacher(str(name_or_path))
 
 
@@ -108,14 +155,18 @@ def ner_teacher(train: str | Path, out: str | Path | None = None, base: str | No
     return Path(out)
 
 
-def evaluate_ner(model: str | Path, uner_pud: str | Path) -> dict:
+def evaluate_ner(model: str | Path, uner_pud: str | Path, runtime: str | None = None,
+                 precision: str | None = None) -> dict:
     """Entity-level F1 per language on Universal NER PUD: a student folder side by side with
-    its teacher, or a token-classification teacher alone."""
+    its teacher, a token-classification teacher alone, or a bundle's program (`runtime`,
+    `precision`: which one; default its first)."""
     from distill.ner import evaluate_pud
 
     check_folders(uner_pud=uner_pud)
     result = {"model": str(model)}
     teacher = str(model)
+    if is_bundle_folder(Path(model)):
+        return {**result, "program": _bundle_ner(model, uner_pud, runtime, precision)}
     if is_student_folder(Path(model)):
         enc = StudentEncoder.load(Path(model))
         if not enc.config.labels:
@@ -128,6 +179,19 @@ def evaluate_ner(model: str | Path, uner_pud: str | Path) -> dict:
     result["teacher"] = {"parameters": t.num_parameters(), "name": teacher,
                          **evaluate_pud(t.logits, t.tokenizer, uner_pud, t.max_len, t.labels)}
     return result
+
+
+def _bundle_ner(folder: str | Path, uner_pud: str | Path, runtime: str | None,
+                precision: str | None) -> dict:
+    from distill.ner import evaluate_pud
+
+    enc = BundleEncoder(folder, runtime, precision)
+    if not enc.bundle.labels:
+        raise EdgekitError(f"{folder} is a sentence-embedding bundle; --uner-pud evaluates "
+                           "NER bundles (built with --task ner)")
+    return {"parameters": enc.num_parameters(), "name": enc.name,
+            **evaluate_pud(enc.logits, enc.bundle.tokenizer, uner_pud, enc.bundle.max_len,
+                           enc.bundle.labels)}
 
 
 def check_folders(**flags: str | Path | None) -> None:

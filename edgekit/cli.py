@@ -126,7 +126,7 @@ def cmd_distill(args: argparse.Namespace) -> None:
 
 
 def cmd_eval(args: argparse.Namespace) -> None:
-    from edgekit.api import check_folders, evaluate_model, evaluate_ner, load_encoder
+    from edgekit.api import BundleEncoder, check_folders, evaluate_model, evaluate_ner, load_encoder
 
     if not (args.tatoeba or args.sts17 or args.corpus or args.uner_pud):
         raise EdgekitError("nothing to evaluate: give --tatoeba DIR, --sts17 DIR, --corpus "
@@ -134,12 +134,13 @@ def cmd_eval(args: argparse.Namespace) -> None:
     check_folders(tatoeba=args.tatoeba, sts17=args.sts17, corpus=args.corpus,  # before loading
                   uner_pud=args.uner_pud)
     if args.uner_pud:
-        result = evaluate_ner(args.model, args.uner_pud)
+        result = evaluate_ner(args.model, args.uner_pud, args.runtime, args.precision)
         print(format_ner_table(result))
     else:
-        result = evaluate_model(load_encoder(args.model), args.tatoeba, args.sts17,
-                                args.corpus, args.langs)
-        result["model"] = str(args.model)
+        encoder = load_encoder(args.model, args.runtime, args.precision)
+        result = evaluate_model(encoder, args.tatoeba, args.sts17, args.corpus, args.langs)
+        # a bundle's name says which of its programs was scored
+        result["model"] = encoder.name if isinstance(encoder, BundleEncoder) else str(args.model)
         print(format_table(result))
     if args.json:
         Path(args.json).parent.mkdir(parents=True, exist_ok=True)
@@ -267,11 +268,13 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
 
 def format_ner_table(result: dict) -> str:
-    """Entity-level F1 per language, teacher and (when evaluated) student side by side."""
-    models = [m for m in ("teacher", "student") if m in result]
-    lines = [f"Universal NER PUD, entity-level F1 (x100): {result['model']}"]
+    """Entity-level F1 per language, teacher and (when evaluated) student side by side, or a
+    bundle's program alone."""
+    models = [m for m in ("teacher", "student", "program") if m in result]
+    title = result["program"]["name"] if "program" in result else result["model"]
+    lines = [f"Universal NER PUD, entity-level F1 (x100): {title}"]
     lines.append(f"{'lang':<6}" + "".join(f"{m:>10}" for m in models))
-    for lang in result["teacher"]["languages"]:
+    for lang in result[models[0]]["languages"]:
         lines.append(f"{lang:<6}" + "".join(f"{result[m]['languages'][lang]['f1']:>10.1f}"
                                             for m in models))
     lines.append(f"{'mean':<6}" + "".join(f"{result[m]['mean']:>10.1f}" for m in models))
@@ -383,7 +386,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.set_defaults(func=cmd_distill)
 
     s = sub.add_parser("eval", help="Tatoeba, STS17 and dev-split evaluation of a model")
-    s.add_argument("model", type=_nonempty, help="student folder or teacher name/folder")
+    s.add_argument("model", type=_nonempty, help="student folder, bundle folder (scores the "
+                   "program the app runs) or teacher name/folder")
     s.add_argument("--tatoeba", help="folder of tatoeba.xxx-eng.{xxx,eng} files")
     s.add_argument("--sts17", help="folder of STS17.xx-yy.tsv files")
     s.add_argument("--corpus", help="corpus folder: also report its dev split's retrieval")
@@ -391,6 +395,10 @@ def build_parser() -> argparse.ArgumentParser:
                    "every one; default: the 12 of the headline results)")
     s.add_argument("--uner-pud", help="folder of Universal NER PUD files: entity-level F1 "
                    "of an NER student and its teacher (or of a teacher)")
+    s.add_argument("--runtime", choices=RUNTIMES, help="a bundle's program to score "
+                   "(default: its first, model.pte where there is one)")
+    s.add_argument("--precision", choices=("int8", "fp32"), help="with --runtime: which "
+                   "precision of a bundle's program (default: the bundle's)")
     s.add_argument("--json", help="also write the results to this JSON file")
     s.set_defaults(func=cmd_eval)
 

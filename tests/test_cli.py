@@ -29,6 +29,7 @@ def run_cli(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
     (["distill", "--recipe", "magic", "--out", "{tmp}/s"], "unknown recipe 'magic'"),
     (["distill", "--tatoeba", "{tmp}/nope", "--out", "{tmp}/s"], "--tatoeba {tmp}/nope: no "),
     (["eval", "{tmp}", "--sts17", "{tmp}/nope"], "--sts17 {tmp}/nope: no such folder"),
+    (["eval", "{tmp}", "--sts17", "{tmp}", "--runtime", "onnx"], "{tmp} is not a bundle"),
     (["export", "/no/such/student", "--out", "{tmp}/b"], "unknown teacher '/no/such/student'"),
     (["build", "--tatoeba", "{tmp}/nope", "--out", "{tmp}/b"], "--tatoeba {tmp}/nope: no such"),
     (["build", "--android-dir", "{tmp}/nope", "--out", "{tmp}/b"], "no Android project at"),

@@ -149,6 +149,65 @@ def test_a_calibrated_bundle_applies_its_post_processing_after_the_program(bundl
         np.array([g["post_processed"] for g in golden]), atol=1e-5)
 
 
+PAIRS = [("Ouvrir le fichier", "Datei öffnen", "Open the file"),
+         ("Enregistrer sous un autre nom", "Unter anderem Namen speichern", "Save as another name"),
+         ("Le chat dort sur le canapé", "Die Katze schläft auf dem Sofa",
+          "The cat sleeps on the sofa"),
+         ("Imprimer la page courante", "Aktuelle Seite drucken", "Print the current page"),
+         ("Il pleut depuis ce matin", "Es regnet seit heute Morgen", "It has rained since morning"),
+         ("Fermer toutes les fenêtres", "Alle Fenster schließen", "Close all windows")]
+
+
+def _eval_sets(root):
+    """Tatoeba (fra, deu) and STS17 (fr-en) folders of a few real sentence pairs."""
+    tat, sts = root / "tatoeba", root / "sts17"
+    tat.mkdir(), sts.mkdir()
+    for i, lang in enumerate(("fra", "deu")):
+        (tat / f"tatoeba.{lang}-eng.{lang}").write_text("\n".join(p[i] for p in PAIRS) + "\n")
+        (tat / f"tatoeba.{lang}-eng.eng").write_text("\n".join(p[2] for p in PAIRS) + "\n")
+    rows = [f"{fr}\t{PAIRS[(i + shift) % len(PAIRS)][2]}\t{5.0 - shift}"
+            for i, (fr, _, _) in enumerate(PAIRS) for shift in (0, 1, 3)]
+    (sts / "STS17.fr-en.tsv").write_text("sentence1\tsentence2\tscore\n" + "\n".join(rows))
+    return tat, sts
+
+
+def test_eval_scores_a_bundles_program_as_it_scores_the_student(bundle_dir, student_dir,
+                                                                 tmp_path, capsys):
+    """`edgekit eval BUNDLE` runs the app's program and post-processing through the same
+    evaluation as the student it came from: fp32 matches the student, int8 stays close."""
+    from edgekit.api import load_encoder
+    from edgekit.cli import main
+
+    tat, sts = _eval_sets(tmp_path)
+    scored = {}
+    for name, model in [("student", [student_dir]), ("int8", [bundle_dir]),
+                        ("fp32", [bundle_dir, "--runtime", "onnx", "--precision", "fp32"])]:
+        out = tmp_path / f"{name}.json"
+        assert main(["eval", *map(str, model), "--tatoeba", str(tat), "--langs", "fra,deu",
+                     "--sts17", str(sts), "--json", str(out)]) == 0
+        scored[name] = json.loads(out.read_text())
+    assert scored["int8"]["model"] == f"{bundle_dir} (executorch-int8)"
+    assert f"model: {bundle_dir} (onnx-fp32)" in capsys.readouterr().out
+    assert scored["fp32"]["parameters"] == scored["student"]["parameters"]
+    for task in ("tatoeba", "sts17"):
+        assert scored["fp32"][task]["mean"] == pytest.approx(scored["student"][task]["mean"],
+                                                             abs=0.5), task
+        assert scored["int8"][task]["mean"] == pytest.approx(scored["student"][task]["mean"],
+                                                             abs=10), task
+    texts = [t for p in PAIRS for t in p] * 30  # more than one batch
+    program = load_encoder(bundle_dir, "executorch", "fp32").encode(texts, batch_size=64)
+    want = load_encoder(student_dir).encode(texts)
+    assert program.shape == want.shape and cosine(program, want).min() > 0.9999
+
+
+def test_eval_of_a_sentence_bundle_refuses_ner_scoring(bundle_dir, tmp_path, capsys):
+    from edgekit.cli import main
+
+    assert main(["eval", str(bundle_dir), "--uner-pud", str(tmp_path)]) == 2
+    assert ("is a sentence-embedding bundle; --uner-pud evaluates NER bundles"
+            in capsys.readouterr().err)
+
+
 # ------------------------------------------------------------------ verification
 
 def _copy(bundle_dir, tmp_path):

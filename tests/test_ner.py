@@ -237,6 +237,11 @@ def test_ner_teacher_student_and_bundle(ner_student, ner_data, tmp_path):
         assert item["ids"] == ids and item["first_token"] == first
         assert len(item["tags"]) == len(item["words"])
 
+    # `edgekit eval BUNDLE --uner-pud`: the app's fp32 program scores as the student does
+    program = evaluate_ner(out, ner_data[1], "onnx", "fp32")["program"]
+    assert program["mean"] == pytest.approx(result["student"]["mean"], abs=1.0)
+    assert program["parameters"] == result["student"]["parameters"]
+
     bundle = Bundle.load(out)
     text = "Angela Merkel besuchte Paris."
     by_runtime = {rt: bundle.tag([text], rt)[0] for rt in ("executorch", "onnx", "torch")}
