@@ -62,6 +62,9 @@ DEPTH_ROWS: list[tuple] = [
      "with the largest weights", None, 0, 6, False, QUALITY_LAYERS, 32, (768, False)),
     ("full vocabulary, E=H, layers 0, 1, 2, 9, 10, 11, feed-forward 768 wide, the neurons "
      "that vary most on the corpus", None, 0, 6, False, QUALITY_LAYERS, 32, (768, True)),
+    ("60k, mass-weighted E=256 in 4-bit rows, layers 0, 1, 2, 9, 10, 11, feed-forward 768 "
+     "wide, the neurons that vary most (the default's start)", ("words", 60000), 256, 6, True,
+     QUALITY_LAYERS, 4, (768, True)),
 ]
 ROW_SETS = {"compression": ROWS, "shape": SHAPE_ROWS, "depth": DEPTH_ROWS}
 
