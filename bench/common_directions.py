@@ -1,15 +1,14 @@
-"""How many common directions to remove: a trained student's embeddings centred on its
-training text and cleared of its top k principal directions (`Student.calibrate`), for
-several k, on Tatoeba (the 12 default languages) and STS17.
+"""How to centre a trained student's embeddings: centred on its training text, cleared of its
+top k principal directions and of the top m directions that tell its languages apart
+(`Student.calibrate`), for several k and m, on Tatoeba (the 12 default languages) and STS17.
 
     python -m bench.common_directions build/student --corpus build/corpus \
-        --tatoeba DIR --sts17 DIR [--k 0 1 2 4 8 16] [--languages 2 4 8]
+        --tatoeba DIR --sts17 DIR [--k 0 1 2 4 8 16] [--languages 4 8 12]
 
-The student's raw embeddings are computed once per text; each k is the same calibration
-`edgekit distill` runs, on the same sample of the corpus. `--languages m` adds rows that
-also remove m language directions: after the largest k, the top m principal directions of
-the per-language means of the corpus's text (what tells one language from another, which
-cross-lingual similarity should not see). Writes a markdown table to stdout.
+The student's raw embeddings are computed once per text; each row is the same calibration
+`edgekit distill` runs, on the same sample of the corpus (`--languages m`: after each k, m
+language directions from the mean embeddings of each language's training text). Writes a
+markdown table to stdout.
 """
 
 from __future__ import annotations
@@ -21,12 +20,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from distill.data import read_rows
 from distill.evaluate import TATOEBA_DEFAULT, sts17, tatoeba
 from distill.student import Student, StudentEncoder
-from distill.train import calibration_texts
-
-PER_LANGUAGE = 300  # texts per language for its mean
+from distill.train import calibration_texts, language_texts
 
 
 class PostProcessed:
@@ -55,7 +51,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--sts17", type=Path, required=True)
     ap.add_argument("--k", type=int, nargs="+", default=[0, 1, 2, 4, 8, 16])
     ap.add_argument("--languages", type=int, nargs="*", default=[],
-                    help="language directions to remove after the largest k")
+                    help="also rows that remove m language directions after each k")
     ap.add_argument("--seed", type=int, default=0, help="the distillation's seed")
     args = ap.parse_args(argv)
     torch.set_num_threads(1)
@@ -63,53 +59,24 @@ def main(argv: list[str] | None = None) -> int:
     encoder.model.clear_calibration()
     cached = PostProcessed(encoder)
     sample = cached.raw_of(calibration_texts(args.corpus, args.seed))
-    k_max = max(args.k)
     rows = ([("uncentred", None, 0)] + [(f"centred, {k} directions removed", k, 0)
                                        for k in args.k]
-            + [(f"centred, {k_max} + {m} language directions removed", k_max, m)
-               for m in args.languages])
-    by_language = {lang: cached.raw_of(texts) for lang, texts in
-                   _language_texts(args.corpus).items()} if args.languages else {}
+            + [(f"centred, {k} + {m} language directions removed", k, m)
+               for k in args.k for m in args.languages])
+    by_language = [cached.raw_of(texts) for texts in language_texts(args.corpus).values()]
     print("| embedding | Tatoeba | STS17 | " + " | ".join(_pairs(args.sts17)) + " |")
     print("|---|---:|---:|" + "---:|" * len(_pairs(args.sts17)))
     for name, k, m in rows:
         cached.post = None
         if k is not None:
-            cached.post = Student(replace(encoder.config, common_directions=k + m)).eval()
-            cached.post.calibrate(sample)
-            if m:
-                common = cached.post.directions[:k].clone()
-                cached.post.directions.copy_(torch.cat(
-                    [common, language_directions(by_language, cached.post.center, common, m)]))
+            cached.post = Student(replace(encoder.config, common_directions=k,
+                                          language_directions=m)).eval()
+            cached.post.calibrate(sample, by_language)
         t = tatoeba(cached, args.tatoeba, TATOEBA_DEFAULT)
         s = sts17(cached, args.sts17)
         pairs = " | ".join(f"{v:.1f}" for v in s["pairs"].values())
         print(f"| {name} | {t['mean']:.1f} | {s['mean']:.1f} | {pairs} |", flush=True)
     return 0
-
-
-def language_directions(raw_by_language: dict[str, torch.Tensor], center: torch.Tensor,
-                        common: torch.Tensor, m: int) -> torch.Tensor:
-    """The top m principal directions of the languages' mean embeddings, once centred and
-    cleared of the `common` directions: orthonormal, and orthogonal to `common`."""
-    means = []
-    for raw in raw_by_language.values():
-        e = raw - center
-        means.append((e - (e @ common.T) @ common).mean(0))
-    means = torch.stack(means)
-    _, _, vt = torch.linalg.svd(means - means.mean(0), full_matrices=False)
-    return vt[:m]
-
-
-def _language_texts(corpus: Path) -> dict[str, list[str]]:
-    """Up to PER_LANGUAGE training texts per language: pairs give their English side to en."""
-    texts: dict[str, list[str]] = {}
-    for lang, first, second in read_rows(corpus):
-        for code, text in ((lang, second or first), ("en", first if second else "")):
-            bucket = texts.setdefault(code, [])
-            if text and len(bucket) < PER_LANGUAGE:
-                bucket.append(text)
-    return {code: found for code, found in texts.items() if found}
 
 
 def _pairs(sts_dir: Path) -> list[str]:

@@ -14,7 +14,7 @@ A saved student is a folder: config.json, model.safetensors, tokenizer.json.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
@@ -48,6 +48,8 @@ class StudentConfig:
     layer_norm_eps: float = 1e-12
     common_directions: int = 0    # sentence embeddings, n > 0: centred on the training
                                   # text, then its top n principal directions removed
+    language_directions: int = 0  # ... and, m > 0, the top m principal directions of its
+                                  # languages' mean embeddings (what tells them apart)
     embedding_bits: int = 0       # the table's rows in the int8 export: 4 or 8 (0: chosen
                                   # by E, `export.bundle.default_embedding_bits`)
     teacher: str = ""
@@ -107,7 +109,8 @@ class Student(nn.Module):
             self.classifier = nn.Linear(c.hidden_size, len(c.labels))
         # all-but-the-top, set by `calibrate` after training; zeros change nothing
         self.register_buffer("center", torch.zeros(c.hidden_size))
-        self.register_buffer("directions", torch.zeros(c.common_directions, c.hidden_size))
+        self.register_buffer("directions", torch.zeros(
+            c.common_directions + c.language_directions, c.hidden_size))
         # False in the exported program: a bundle applies the calibration after it, in float
         self.post_processing = True
 
@@ -158,14 +161,32 @@ class Student(nn.Module):
         self.directions.zero_()
 
     @torch.no_grad()
-    def calibrate(self, raw: torch.Tensor) -> None:
+    def calibrate(self, raw: torch.Tensor, by_language: Sequence[torch.Tensor] = ()) -> None:
         """All-but-the-top (Mu & Viswanath, 2018) from `raw`, the normalised embeddings
         (before `post_process`) of a sample of training text: their mean, then the top
-        `common_directions` principal directions of what is left."""
+        `common_directions` principal directions of what is left; then the top
+        `language_directions` principal directions of the mean embeddings of `by_language`
+        (one tensor of raw embeddings per language), once cleared of the first: a sentence
+        and its translation should not differ by where their languages sit. Directions
+        beyond what the languages span stay zero (they change nothing)."""
+        c = self.config
         self.center.copy_(raw.mean(0))
-        if self.config.common_directions:
+        self.directions.zero_()
+        common = raw.new_zeros(0, c.hidden_size)
+        if c.common_directions:
             _, _, vt = torch.linalg.svd(raw - self.center, full_matrices=False)
-            self.directions.copy_(vt[:self.config.common_directions])
+            common = vt[:c.common_directions]
+            self.directions[:c.common_directions] = common
+        if c.language_directions and len(by_language) > 1:
+            means = []  # in float64: what is left of the means once cleared can be small
+            center, common = self.center.double(), common.double()
+            for lang in by_language:
+                e = lang.double() - center
+                means.append((e - (e @ common.T) @ common).mean(0))
+            means = torch.stack(means)
+            _, _, vt = torch.linalg.svd(means - means.mean(0), full_matrices=False)
+            found = vt[:min(c.language_directions, len(by_language) - 1)]
+            self.directions[c.common_directions:c.common_directions + len(found)] = found.float()
 
 
 def num_parameters(model: nn.Module) -> int:

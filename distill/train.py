@@ -345,7 +345,7 @@ def distill(cfg: DistillConfig) -> dict:
     summary = {"teacher": cfg.teacher, "languages": sorted({lang for lang, _, _ in dev}),
                "teacher_parameters": teacher_params, "steps": tc.steps}
     def final() -> dict:
-        if scfg.common_directions:
+        if scfg.common_directions or scfg.language_directions:
             calibrate_on_corpus(encoder, cfg.corpus, tc.seed)
         return {"dev_retrieval": dev_retrieval(encoder, dev, cfg.max_dev_per_lang)}
 
@@ -370,11 +370,30 @@ def calibration_texts(corpus: Path, seed: int) -> list[str]:
     return random.Random(seed).sample(texts, min(CALIBRATION_TEXTS, len(texts)))
 
 
+PER_LANGUAGE = 300  # texts per language for its mean embedding
+
+
+def language_texts(corpus: Path) -> dict[str, list[str]]:
+    """The first PER_LANGUAGE training texts of each language (a pair's English side is en's)."""
+    texts: dict[str, list[str]] = {}
+    for lang, first, second in read_rows(corpus):
+        for code, text in ((lang, second or first), ("en", first if second else "")):
+            found = texts.setdefault(code, [])
+            if text and len(found) < PER_LANGUAGE:
+                found.append(text)
+    return {code: found for code, found in texts.items() if found}
+
+
 def calibrate_on_corpus(encoder: StudentEncoder, corpus: Path, seed: int) -> None:
-    """The student's all-but-the-top (`Student.calibrate`) from its own training text."""
+    """The student's all-but-the-top (`Student.calibrate`) from its own training text, and
+    its languages' mean embeddings when it removes language directions."""
     encoder.model.clear_calibration()
-    raw = encoder.encode(calibration_texts(corpus, seed))
-    encoder.model.calibrate(torch.from_numpy(raw))
+    raw = torch.from_numpy(encoder.encode(calibration_texts(corpus, seed)))
+    by_language = []
+    if encoder.config.language_directions:
+        by_language = [torch.from_numpy(encoder.encode(texts))
+                       for texts in language_texts(corpus).values()]
+    encoder.model.calibrate(raw, by_language)
 
 
 NEURON_TEXTS = 1000

@@ -133,7 +133,7 @@ def test_a_calibrated_bundle_applies_its_post_processing_after_the_program(bundl
 
     student = StudentEncoder.load(student_dir)
     assert student.model.center.norm() > 0.5
-    assert torch.allclose(student.model.directions @ student.model.directions.T, torch.eye(2),
+    assert torch.allclose(student.model.directions @ student.model.directions.T, torch.eye(3),
                           atol=1e-4)
     assert bundle.manifest["post_process"] == {"file": "post_process.json",
                                                "kind": "all-but-the-top"}

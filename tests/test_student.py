@@ -89,6 +89,33 @@ def test_calibration_removes_the_common_component_and_spreads_the_cosines():
     assert (out @ out.T)[off_diagonal].mean().abs() < 0.05
 
 
+def test_language_directions_bring_translations_together():
+    """Three languages, each shifted by its own offset from the same meanings: the language
+    directions remove what tells them apart, which the common ones alone do not; directions
+    beyond what the languages' means span stay zero."""
+    torch.manual_seed(0)
+    axis = F.normalize(torch.randn(32), dim=0)  # where the meanings vary most: the common one
+    meanings = torch.randn(100, 32) + 8 * torch.randn(100, 1) * axis
+    langs = [F.normalize(meanings + 1.5 * torch.randn(32) + 0.1 * torch.randn(100, 32), dim=-1)
+             for _ in range(3)]
+    raw = torch.cat(langs)
+
+    def translation_cosine(language_directions: int) -> tuple[float, torch.Tensor]:
+        model = Student(tiny(hidden_size=32, common_directions=1,
+                             language_directions=language_directions)).eval()
+        model.calibrate(raw, langs)
+        a, b = model.post_process(langs[0]), model.post_process(langs[1])
+        return float((a * b).sum(-1).mean()), model.directions
+
+    common_only, _ = translation_cosine(0)
+    both, directions = translation_cosine(4)
+    assert directions.shape == (5, 32)
+    assert torch.allclose(directions[:3] @ directions[:3].T, torch.eye(3), atol=1e-5)
+    assert not directions[3:].any()  # three languages' means span two directions
+    assert abs(float(directions[0] @ axis)) > 0.99
+    assert both > 0.95 and both > common_only + 0.2, (common_only, both)
+
+
 def test_a_student_saved_before_calibration_loads_uncentred(tmp_path, teacher):
     from safetensors.torch import load_file, save_file
 
