@@ -113,7 +113,7 @@ def _lower(source, runtime: str, precision: str, path: Path,
 
 
 def _calibration(model) -> dict[str, np.ndarray] | None:
-    """A calibrated sentence student's centre and common directions (float32 arrays)."""
+    """A calibrated sentence student's centre and directions (float32 arrays)."""
     if model.config.labels or not model.calibrated:
         return None
     return {"center": model.center.numpy().astype(np.float32),

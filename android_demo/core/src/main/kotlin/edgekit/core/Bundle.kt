@@ -105,7 +105,8 @@ fun cosine(a: FloatArray, b: FloatArray): Float {
 }
 
 /** All-but-the-top, as the bundle stores it: subtract the centre, remove the components along
- *  the common directions, L2-normalise. Done in float after the (possibly int8) program. */
+ *  the directions (common ones, and those that tell languages apart), L2-normalise. Done in
+ *  float after the (possibly int8) program. */
 class PostProcess(val center: FloatArray, val directions: List<FloatArray>) {
     init {
         require(directions.all { it.size == center.size }) { "directions and centre differ in width" }
