@@ -63,7 +63,8 @@ def main(argv: list[str] | None = None) -> int:
                                        for k in args.k]
             + [(f"centred, {k} + {m} language directions removed", k, m)
                for k in args.k for m in args.languages])
-    by_language = [cached.raw_of(texts) for texts in language_texts(args.corpus).values()]
+    by_language = [cached.raw_of(texts) for texts in language_texts(args.corpus).values()
+                   ] if args.languages else []
     print("| embedding | Tatoeba | STS17 | " + " | ".join(_pairs(args.sts17)) + " |")
     print("|---|---:|---:|" + "---:|" * len(_pairs(args.sts17)))
     for name, k, m in rows:

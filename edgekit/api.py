@@ -30,7 +30,7 @@ from distill.teachers import Teacher
 from distill.train import DistillConfig, TrainConfig
 from distill.train import distill as run_distill
 from edgekit.presets import load_preset, load_recipe, preset_for_task
-from export.bundle import Bundle, check_options, export_bundle
+from export.bundle import Bundle, check_options, export_bundle, is_bundle_folder
 
 log = logging.getLogger("edgekit")
 
@@ -45,9 +45,9 @@ class BundleEncoder:
         self.runtime = runtime or self.bundle.models[0]["runtime"]
         self.precision = precision
         self.bundle.runner(self.runtime, precision)  # a missing program fails here, early
-        chosen = next((m for m in self.bundle.models if m["runtime"] == self.runtime
-                       and precision in (None, m["precision"])), None)
-        shown = f"{self.runtime}-{chosen['precision']}" if chosen else self.runtime
+        shown = self.runtime  # the PyTorch weights have no precision of their own
+        if self.runtime != "torch":
+            shown += f"-{self.bundle.program(self.runtime, precision)['precision']}"
         self.name = f"{folder} ({shown})"
 
     def num_parameters(self) -> int:
@@ -65,10 +65,6 @@ class BundleEncoder:
     def logits(self, ids: Sequence[Sequence[int]]) -> list[np.ndarray]:
         """Per-piece logits of a token-classification bundle (`distill.ner.Logits`)."""
         return self.bundle.runner(self.runtime, self.precision)(ids)
-
-
-def is_bundle_folder(path: Path) -> bool:
-    return (path / "manifest.json").is_file()
 
 
 def load_encoder(name_or_path: str | Path, runtime: str | None = None,

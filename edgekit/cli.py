@@ -126,7 +126,7 @@ def cmd_distill(args: argparse.Namespace) -> None:
 
 
 def cmd_eval(args: argparse.Namespace) -> None:
-    from edgekit.api import BundleEncoder, check_folders, evaluate_model, evaluate_ner, load_encoder
+    from edgekit.api import check_folders, evaluate_model, evaluate_ner, load_encoder
 
     if not (args.tatoeba or args.sts17 or args.corpus or args.uner_pud):
         raise EdgekitError("nothing to evaluate: give --tatoeba DIR, --sts17 DIR, --corpus "
@@ -137,10 +137,9 @@ def cmd_eval(args: argparse.Namespace) -> None:
         result = evaluate_ner(args.model, args.uner_pud, args.runtime, args.precision)
         print(format_ner_table(result))
     else:
-        encoder = load_encoder(args.model, args.runtime, args.precision)
-        result = evaluate_model(encoder, args.tatoeba, args.sts17, args.corpus, args.langs)
-        # a bundle's name says which of its programs was scored
-        result["model"] = encoder.name if isinstance(encoder, BundleEncoder) else str(args.model)
+        # the result names the encoder: a bundle's name says which program was scored
+        result = evaluate_model(load_encoder(args.model, args.runtime, args.precision),
+                                args.tatoeba, args.sts17, args.corpus, args.langs)
         print(format_table(result))
     if args.json:
         Path(args.json).parent.mkdir(parents=True, exist_ok=True)

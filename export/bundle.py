@@ -318,16 +318,21 @@ class Bundle:
             model.post_processing = False  # like the programs: `encode` applies it
             runner = torch_runner(model, self.pad_id)
         else:
-            match = [m for m in self.models if m["runtime"] == runtime
-                     and precision in (None, m["precision"])]
-            if not match:
-                have = ", ".join(f"{m['runtime']}/{m['precision']}" for m in self.models)
-                raise EdgekitError(f"bundle {self.folder} has no {runtime} model"
-                                   f"{'' if precision is None else ' in ' + precision} "
-                                   f"(it has {have})")
-            runner = _runner(runtime, self.folder / match[0]["file"], self.pad_id)
+            runner = _runner(runtime, self.folder / self.program(runtime, precision)["file"],
+                             self.pad_id)
         self._runners[key] = runner
         return runner
+
+    def program(self, runtime: str, precision: str | None = None) -> dict:
+        """The manifest's entry of the `runtime` model (in `precision`, default its first)."""
+        match = [m for m in self.models if m["runtime"] == runtime
+                 and precision in (None, m["precision"])]
+        if not match:
+            have = ", ".join(f"{m['runtime']}/{m['precision']}" for m in self.models)
+            raise EdgekitError(f"bundle {self.folder} has no {runtime} model"
+                               f"{'' if precision is None else ' in ' + precision} "
+                               f"(it has {have})")
+        return match[0]
 
     def encode(self, texts: Sequence[str], runtime: str | None = None,
                precision: str | None = None) -> np.ndarray:
@@ -371,13 +376,17 @@ class Bundle:
         return result
 
 
+def is_bundle_folder(folder: Path) -> bool:
+    return (folder / "manifest.json").is_file()
+
+
 def verify(folder: Path) -> tuple[dict, Tokenizer]:
     """The manifest and tokenizer of a bundle whose files all match their sha256;
     EdgekitError otherwise."""
     path = folder / "manifest.json"
     if not folder.is_dir():
         raise EdgekitError(f"bundle {folder}: no such folder")
-    if not path.is_file():
+    if not is_bundle_folder(folder):
         raise EdgekitError(f"{folder} is not an edgekit bundle (no manifest.json); build one "
                            "with `edgekit export` or `edgekit build`")
     try:
