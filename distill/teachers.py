@@ -175,21 +175,26 @@ class Teacher:
         return f"{self.name.replace('/', '--')}-{hashlib.sha256(key.encode()).hexdigest()[:12]}"
 
     @torch.inference_mode()
-    def views(self, texts: Sequence[str], views: Sequence[str], batch_size: int = 64
-              ) -> dict[str, np.ndarray]:
+    def views(self, texts: Sequence[str], views: Sequence[str], batch_size: int = 64,
+              bfloat16: bool = False) -> dict[str, np.ndarray]:
         """One pass, several outputs: "embedding" (the sentence embedding) and "layerN" (the
-        hidden state after layer N, mean-pooled), each (len(texts), dim)."""
+        hidden state after layer N, mean-pooled), each (len(texts), dim). `bfloat16`
+        autocasts the matmuls: twice as fast where the CPU computes bfloat16 natively, the
+        outputs within cosine 0.99998 of float32's (docs/results.md)."""
         layers = [int(v.removeprefix("layer")) for v in views if v.startswith("layer")]
         ids = self.tokenize(texts)
         out = {v: np.zeros((len(ids), self.dim), dtype=np.float32) for v in views}
         for index in length_batches([len(x) for x in ids], batch_size):
             input_ids, mask = pad_batch([ids[i] for i in index], self.pad_id)
-            result = self.model(input_ids=input_ids, attention_mask=mask,
-                                output_hidden_states=bool(layers))
+            with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bfloat16):
+                result = self.model(input_ids=input_ids, attention_mask=mask,
+                                    output_hidden_states=bool(layers))
             if "embedding" in out:
-                out["embedding"][index] = self._pool(result.last_hidden_state, mask).numpy()
+                out["embedding"][index] = self._pool(result.last_hidden_state.float(),
+                                                     mask).numpy()
             for n in layers:
-                out[f"layer{n}"][index] = mean_pool(result.hidden_states[n], mask).numpy()
+                out[f"layer{n}"][index] = mean_pool(result.hidden_states[n].float(),
+                                                    mask).numpy()
         return out
 
     def encode(self, texts: Sequence[str], batch_size: int = 64,

@@ -73,9 +73,10 @@ class TrainConfig:
     seed: int = 0
     threads: int = 0              # 0: torch's default
     chunk_rows: int = 20000       # rows read, shuffled and tokenised at a time
-    precision: str = "auto"       # the student's layers in training: float32, bfloat16
-                                  # (autocast; losses stay float32), or auto: bfloat16 where
-                                  # the processor computes it natively, else float32
+    precision: str = "auto"       # the student's layers in training and the teacher's
+                                  # labelling: float32, bfloat16 (autocast; losses stay
+                                  # float32), or auto: bfloat16 where the processor
+                                  # computes it natively, else float32
 
 
 @dataclass
@@ -265,11 +266,14 @@ def _collate(rows, a_ids, b_ids, views: list[str], cache: TargetCache, pad_id: i
 
 def _prepare_targets(cfg: DistillConfig, teacher: Teacher, cache: TargetCache,
                      views: list[str]) -> None:
-    """Teacher outputs for every text the student will learn from, chunk by chunk."""
+    """Teacher outputs for every text the student will learn from, chunk by chunk; in
+    bfloat16 when the student's layers train in it (the teacher runs on the CPU)."""
     if not views:
         return
+    bf16 = bfloat16_training(cfg.train.precision, torch.device("cpu"))
     for chunk in _chunks(cfg):
-        cache.fill(views, [r[1] for r in chunk], teacher.views)
+        cache.fill(views, [r[1] for r in chunk],
+                   lambda texts, views: teacher.views(texts, views, bfloat16=bf16))
 
 
 # ------------------------------------------------------------------ the run

@@ -100,3 +100,18 @@ def test_teacher_settings_read_from_folder(teacher):
     assert teacher.pooling == "mean"
     assert teacher.pad_id == 1
     assert teacher.num_parameters() == pytest.approx(117.5e6, rel=0.01)
+
+
+def test_bfloat16_labelling_keeps_the_float32_outputs(teacher, sentences):
+    """Training labels its text in bfloat16 where the CPU has it: every view stays within
+    bfloat16's rounding of the float32 one, and the embedding is still unit length."""
+    texts = [s for s in sentences if s]
+    views = ["embedding", "layer6"]
+    exact = teacher.views(texts, views)
+    fast = teacher.views(texts, views, bfloat16=True)
+    for view in views:
+        a, b = exact[view], fast[view]
+        cos = (a * b).sum(1) / np.linalg.norm(a, axis=1) / np.linalg.norm(b, axis=1)
+        assert cos.min() >= 0.999, (view, texts[int(cos.argmin())])
+        assert not np.array_equal(a, b)  # it did run in another precision
+    assert np.allclose(np.linalg.norm(fast["embedding"], axis=1), 1, atol=1e-5)
