@@ -22,6 +22,7 @@ import shutil
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, field
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -270,10 +271,10 @@ def _prepare_targets(cfg: DistillConfig, teacher: Teacher, cache: TargetCache,
     bfloat16 when the student's layers train in it (the teacher runs on the CPU)."""
     if not views:
         return
-    bf16 = bfloat16_training(cfg.train.precision, torch.device("cpu"))
+    label = partial(teacher.views,
+                    bfloat16=bfloat16_training(cfg.train.precision, torch.device("cpu")))
     for chunk in _chunks(cfg):
-        cache.fill(views, [r[1] for r in chunk],
-                   lambda texts, views: teacher.views(texts, views, bfloat16=bf16))
+        cache.fill(views, [r[1] for r in chunk], label)
 
 
 # ------------------------------------------------------------------ the run
