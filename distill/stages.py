@@ -11,6 +11,8 @@ kinds
            matrix cos(S(x_i), S(x_j)) regressed onto cos(T(x_i), T(x_j)), per side, each side
            centred on its batch mean first, which weighs the graded similarities STS asks for
            rather than the component every embedding shares;
+           with `centred`, the KD terms compare unit directions from the teacher's mean
+           embedding over the training text, where what tells sentences apart lives;
            with `token_weight` (any sentence kind), token-level KD: every piece's last hidden
            state regressed (cosine) onto the teacher's, the teacher run on the student's own
            pieces, per side: a target per piece rather than one per sentence;
@@ -69,6 +71,8 @@ class Stage:
     similarity_weight: float = 0.0  # in-batch cosine matrices matched to the teacher's
     token_weight: float = 0.0     # each piece's last hidden state matched to the teacher's,
                                   # the teacher run on the student's own pieces
+    centred: bool = False         # the KD terms on embeddings less the teacher's mean over
+                                  # the training text, renormalised
     neighbours: int = 0           # batches made of groups of this many near neighbours by
                                   # the teacher's embedding (0: random, length-bucketed)
     temperature: float = 0.05     # infonce; logits with loss "kl"
@@ -224,8 +228,11 @@ class StageLoss(nn.Module):
 
     def __init__(self, stage: Stage, student: Student, teacher_embed: nn.Module | None,
                  teacher_width: int, teacher_pieces: nn.Module | None = None,
-                 bf16: bool = False):
+                 bf16: bool = False, teacher_centre: torch.Tensor | None = None):
         super().__init__()
+        if stage.centred and teacher_centre is None:
+            raise EdgekitError("centred needs the teacher's mean embedding")
+        self.register_buffer("centre", teacher_centre)
         self.stage, self.student, self.teacher_embed = stage, student, teacher_embed
         self.bf16 = bf16  # the student's layers in bfloat16 autocast; the losses in float32
         if stage.token_weight and teacher_pieces is None:
@@ -324,14 +331,19 @@ class StageLoss(nn.Module):
     def _token(self, ids: torch.Tensor, mask: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
         return token_distance(x, self.teacher_pieces(ids, mask), mask)
 
+    def _kd(self, s: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+        if self.stage.centred:
+            s, t = F.normalize(s - self.centre, dim=-1), F.normalize(t - self.centre, dim=-1)
+        return ((s - t) ** 2).sum(-1).mean()
+
     def _terms(self, batch: dict, sa: torch.Tensor, ha: list[torch.Tensor],
                sb: torch.Tensor | None, hb: list[torch.Tensor] | None
                ) -> tuple[torch.Tensor, dict[str, float]]:
         """The stage kind's loss on the encoded sides (`sb` None: no pair in the batch)."""
         st, pair, ta = self.stage, batch["pair"], batch["t_embedding"]
-        kd = ((sa - ta) ** 2).sum(-1).mean()
+        kd = self._kd(sa, ta)
         if sb is not None:
-            kd = kd + ((sb - ta[pair]) ** 2).sum(-1).mean()
+            kd = kd + self._kd(sb, ta[pair])
         parts = {"mse": kd.item()}
         if st.kind == "kd":
             loss = st.mse_weight * kd

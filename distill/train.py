@@ -277,6 +277,17 @@ def _prepare_targets(cfg: DistillConfig, teacher: Teacher, cache: TargetCache,
         cache.fill(views, [r[1] for r in chunk], label)
 
 
+CENTRE_TEXTS = 4000
+
+
+def teacher_centre(cfg: DistillConfig, cache: TargetCache) -> torch.Tensor:
+    """The teacher's mean sentence embedding over the first training texts (those the
+    teacher labelled)."""
+    first = min(CENTRE_TEXTS, rows_reached(cfg))
+    texts = [r[1] for r in itertools.islice(read_rows(cfg.corpus), first)]
+    return torch.from_numpy(cache.get("embedding", texts).mean(0))
+
+
 # ------------------------------------------------------------------ the run
 
 def distill(cfg: DistillConfig) -> dict:
@@ -320,6 +331,7 @@ def distill(cfg: DistillConfig) -> dict:
                      if any(st.kind == "align" for st in stages) else None)
     teacher_pieces = (TeacherOnPieces(teacher.model, old_ids).to(procs.device)
                       if any(st.token_weight for st in stages) else None)
+    centre = (teacher_centre(cfg, cache) if any(st.centred for st in stages) else None)
     teacher_params, teacher_width = teacher.num_parameters(), teacher.dim
     num_teacher_layers = teacher.num_layers
     del teacher
@@ -341,7 +353,8 @@ def distill(cfg: DistillConfig) -> dict:
 
     log_rows = run_stages(
         stages, student,
-        lambda st: StageLoss(st, student, teacher_embed, teacher_width, teacher_pieces, bf16),
+        lambda st: StageLoss(st, student, teacher_embed, teacher_width, teacher_pieces, bf16,
+                             centre),
         batches_for,
         lambda: {"dev_retrieval": round(dev_retrieval(encoder, dev, 200)["mean"], 2)},
         tc, procs, work)

@@ -261,6 +261,29 @@ def test_token_weight_matches_every_real_piece_to_the_teachers_state():
         StageLoss(stage, student, None, 16)(batch)
 
 
+def test_centred_kd_compares_directions_from_the_teachers_mean():
+    """With `centred`, a student that points the teacher's way from the teacher's mean has
+    no KD loss however far it lies from the teacher; one pointing the other way has the
+    most. Uncentred, the same student is penalised for the distance."""
+    student = tiny_student(k=2, r=1)
+    batch = _batch(student)
+    batch["pair"] = torch.zeros(4, dtype=torch.bool)  # one side: the English texts
+    with torch.no_grad():
+        s_en = student(batch["a_ids"], batch["a_mask"])
+    centre = 0.5 * F.normalize(torch.ones(16), dim=0)
+    plain = StageLoss(Stage.from_dict({"kind": "kd"}), student, None, 16)
+    centred = StageLoss(Stage.from_dict({"kind": "kd", "centred": True}), student, None, 16,
+                        teacher_centre=centre)
+    with torch.no_grad():
+        batch["t_embedding"] = centre + 3 * (s_en - centre)  # same direction, farther out
+        assert centred(batch)[1]["mse"] == pytest.approx(0.0, abs=1e-5)
+        assert plain(batch)[1]["mse"] > 0.5
+        batch["t_embedding"] = centre - (s_en - centre)  # the opposite direction
+        assert centred(batch)[1]["mse"] == pytest.approx(4.0, abs=1e-4)
+    with pytest.raises(EdgekitError, match="centred"):
+        StageLoss(Stage.from_dict({"kind": "kd", "centred": True}), student, None, 16)
+
+
 def test_target_cache_fills_once_and_survives_a_new_process(tmp_path):
     calls = []
 
