@@ -207,3 +207,16 @@ def test_the_gemm_probe_lowers_one_linear_to_the_same_function_in_both_runtimes(
     assert len(rows) == 1 and rows[0]["cosine"] > 0.99   # int8 both, same weights
     assert rows[0]["executorch_ms"] > 0 and rows[0]["onnx_ms"] > 0
     assert "| 1 | 8 × 64 → 32 |" in table(rows)
+
+
+def test_teacher_fit_reads_each_languages_distinct_sts17_sentences(tmp_path):
+    from bench.teacher_fit import sts17_sentences
+
+    head = "sentence1\tsentence2\tscore\n"
+    (tmp_path / "STS17.en-de.tsv").write_text(
+        head + "A dog runs.\tEin Hund rennt.\t4.0\nA cat sleeps.\tEin Hund rennt.\t1.0\n",
+        encoding="utf-8")
+    (tmp_path / "STS17.en-en.tsv").write_text(head + "A dog runs.\tA man sings.\t0.5\n",
+                                              encoding="utf-8")
+    assert sts17_sentences(tmp_path) == {
+        "en": ["A cat sleeps.", "A dog runs.", "A man sings."], "de": ["Ein Hund rennt."]}
