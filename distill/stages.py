@@ -115,6 +115,9 @@ class Stage:
         if stage.neighbours and stage.kind not in ("kd", "mcl", "infonce"):
             raise EdgekitError(f"recipe stage {stage.name or stage.kind}: neighbours is for "
                                "kinds kd, mcl and infonce")
+        if stage.centred and stage.kind not in ("kd", "mcl", "infonce"):
+            raise EdgekitError(f"recipe stage {stage.name or stage.kind}: centred is for "
+                               "kinds kd, mcl and infonce")
         if stage.share <= 0:
             raise EdgekitError(f"recipe stage {stage.kind}: share must be positive")
         stage.name = stage.name or stage.kind

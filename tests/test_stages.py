@@ -68,6 +68,7 @@ def test_every_shipped_recipe_and_preset_loads():
     ({"kind": "logits", "unlabelled_share": 0.5}, "unlabelled_share is for kind labels"),
     ({"kind": "labels", "unlabelled_share": 1.0}, "up to \\(not including\\) 1"),
     ({"kind": "align", "neighbours": 16}, "neighbours is for kinds kd, mcl and infonce"),
+    ({"kind": "repr", "centred": True}, "centred is for kinds kd, mcl and infonce"),
 ])
 def test_bad_stage_settings_are_named(bad, message):
     with pytest.raises(EdgekitError, match=message):
