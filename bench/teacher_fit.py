@@ -11,11 +11,11 @@ Writes a markdown table to stdout.
 from __future__ import annotations
 
 import argparse
-import csv
 from pathlib import Path
 
 import numpy as np
 
+from distill.evaluate import sts17_rows
 from distill.student import StudentEncoder
 from distill.teachers import Teacher
 
@@ -27,8 +27,7 @@ def sts17_sentences(sts_dir: Path) -> dict[str, list[str]]:
     found: dict[str, set[str]] = {}
     for path in sorted(Path(sts_dir).glob("STS17.*.tsv")):
         first, second = path.stem.split(".")[1].split("-")
-        with path.open(encoding="utf-8") as fh:
-            rows = list(csv.DictReader(fh, delimiter="\t", quoting=csv.QUOTE_NONE))
+        rows = sts17_rows(path)
         found.setdefault(first, set()).update(r["sentence1"] for r in rows)
         found.setdefault(second, set()).update(r["sentence2"] for r in rows)
     return {lang: sorted(texts)[:TEXTS_PER_LANGUAGE] for lang, texts in found.items()}

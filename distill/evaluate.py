@@ -75,14 +75,19 @@ def tatoeba(encoder: Encoder, tatoeba_dir: Path, langs: Sequence[str] | None = N
                                                           per_lang.values()]))}
 
 
+def sts17_rows(path: Path) -> list[dict[str, str]]:
+    """One STS17 file's rows: sentence1, sentence2, score."""
+    with Path(path).open(encoding="utf-8") as fh:
+        return list(csv.DictReader(fh, delimiter="\t", quoting=csv.QUOTE_NONE))
+
+
 def sts17(encoder: Encoder, sts_dir: Path, progress: bool = False) -> dict:
     files = sorted(Path(sts_dir).glob("STS17.*.tsv"))
     if not files:
         raise EdgekitError(f"no STS17 files (STS17.xx-yy.tsv) in {sts_dir}")
     per_pair = {}
     for f in files:
-        with f.open(encoding="utf-8") as fh:
-            rows = list(csv.DictReader(fh, delimiter="\t", quoting=csv.QUOTE_NONE))
+        rows = sts17_rows(f)
         a = encoder.encode([r["sentence1"] for r in rows], progress=progress)
         b = encoder.encode([r["sentence2"] for r in rows], progress=progress)
         per_pair[f.stem.split(".")[1]] = 100 * spearman((a * b).sum(1),

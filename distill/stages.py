@@ -51,6 +51,7 @@ from distill.fsutil import value_fits
 from distill.student import Student
 
 SENTENCE_KINDS = ("align", "kd", "mcl", "infonce")
+KD_KINDS = ("kd", "mcl", "infonce")  # the sentence kinds with KD terms and batches of rows
 TOKEN_KINDS = ("repr", "logits", "labels")
 KINDS = SENTENCE_KINDS + TOKEN_KINDS
 LOSSES = ("mse", "kl")
@@ -112,10 +113,10 @@ class Stage:
                                                     and stage.kind != "labels"):
             raise EdgekitError(f"recipe stage {stage.kind}: unlabelled_share is for kind "
                                "labels, from 0 up to (not including) 1")
-        if stage.neighbours and stage.kind not in ("kd", "mcl", "infonce"):
+        if stage.neighbours and stage.kind not in KD_KINDS:
             raise EdgekitError(f"recipe stage {stage.name or stage.kind}: neighbours is for "
                                "kinds kd, mcl and infonce")
-        if stage.centred and stage.kind not in ("kd", "mcl", "infonce"):
+        if stage.centred and stage.kind not in KD_KINDS:
             raise EdgekitError(f"recipe stage {stage.name or stage.kind}: centred is for "
                                "kinds kd, mcl and infonce")
         if stage.share <= 0:
