@@ -5,7 +5,10 @@ characters the languages use, the special tokens, then the pieces with the most 
 piece's mass is how often it occurs per word of text, summed over sources that each weigh
 the same: every language's general word frequencies (`wordfreq`: subtitles, Wikipedia, news,
 web), so no language is starved by a corpus that has little of it, and the corpus itself.
-Without word lists, the corpus's own counts rank the pieces. Ids are renumbered in the
+Without word lists, the corpus's own counts rank the pieces. Word lists are lower-cased
+and text is not (every German noun, every sentence's first word): each word's frequency is
+split between its lower-case and capitalised forms by how likely the teacher's Unigram
+model finds each. Ids are renumbered in the
 teacher's order, so `old_ids[new_id]` maps the student's embedding rows back to the
 teacher's.
 """
@@ -15,6 +18,7 @@ from __future__ import annotations
 import itertools
 import json
 import logging
+import math
 from collections import Counter
 from collections.abc import Iterable
 from pathlib import Path
@@ -76,18 +80,44 @@ def word_list(lang: str, size: int) -> list[tuple[str, float]]:
     return words[:size]
 
 
-def word_list_mass(tokenizer: Tokenizer, words: list[tuple[str, float]]) -> Counter[int]:
+def capitalised(word: str, lang: str) -> str:
+    """`word` as it starts a sentence (and as German writes every noun)."""
+    if lang in ("tr", "az") and word[:1] in ("i", "ı"):  # dotted and dotless i
+        return {"i": "İ", "ı": "I"}[word[0]] + word[1:]
+    return word[:1].upper() + word[1:]
+
+
+def word_list_mass(tokenizer: Tokenizer, words: list[tuple[str, float]], lang: str = "",
+                   scores: list[float] | None = None) -> Counter[int]:
     """Each piece's share of the occurrences when the words are written with their
-    frequencies (total 1): how much of the language's text the piece carries."""
+    frequencies (total 1): how much of the language's text the piece carries. A word's
+    frequency is split between its lower-case and capitalised forms in proportion to the
+    probability the Unigram `scores` (log-probabilities per piece) give each form; without
+    scores, half each."""
     mass: Counter[int] = Counter()
     if not words:
         return mass
     total = sum(f for _, f in words)
     specials = set(tokenizer.encode("").ids)
-    for (_, f), enc in zip(words, tokenizer.encode_batch([w for w, _ in words]), strict=True):
-        for i in enc.ids:
-            if i not in specials:
-                mass[i] += f / total
+
+    def pieces(texts: list[str]) -> list[list[int]]:
+        return [[i for i in enc.ids if i not in specials]
+                for enc in tokenizer.encode_batch(texts)]
+
+    lower = pieces([w for w, _ in words])
+    upper = pieces([capitalised(w, lang) for w, _ in words])
+    for (_, f), lo, up in zip(words, lower, upper, strict=True):
+        if lo == up:
+            share = 0.0
+        elif scores is None:
+            share = 0.5
+        else:  # P(up) / (P(up) + P(lo)), the scores summed over each form's pieces
+            gap = sum(scores[i] for i in lo) - sum(scores[i] for i in up)
+            share = 1 / (1 + math.exp(min(gap, 50.0)))
+        for i in lo:
+            mass[i] += (1 - share) * f / total
+        for i in up:
+            mass[i] += share * f / total
     return mass
 
 
@@ -110,6 +140,7 @@ def prune(tokenizer_json: dict, texts: Iterable[str], fill_to: int = 0,
     model = tokenizer_json["model"]
     start, cont = _word_markers(model)
     pieces = _pieces(model)
+    scores = [s for _, s in model["vocab"]] if model["type"] == "Unigram" else None
     used, chars = _scan(tokenizer, texts)
     corpus_total = sum(used.values()) or 1
     mass: Counter[int] = Counter({i: n / corpus_total for i, n in used.items()})
@@ -118,8 +149,8 @@ def prune(tokenizer_json: dict, texts: Iterable[str], fill_to: int = 0,
         if not words:
             log.warning("no word frequencies for language %r: its pieces come from the "
                         "corpus alone", lang)
-        mass.update(word_list_mass(tokenizer, words))
-        chars.update(c for w, _ in words for c in w)
+        mass.update(word_list_mass(tokenizer, words, lang, scores))
+        chars.update(c for w, _ in words for c in w + capitalised(w, lang)[:1])
     singles = {start + c for c in chars} | {cont + c for c in chars} | set(chars)
     keep = {i for i, p in enumerate(pieces) if p in singles}
     keep.update(tok["id"] for tok in tokenizer_json.get("added_tokens", []))

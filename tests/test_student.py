@@ -184,6 +184,38 @@ def test_word_lists_rank_the_pieces_of_each_language(teacher, caplog):
     assert by_piece["▁und"] > by_piece["▁werden"] > 0
 
 
+def test_word_lists_keep_the_capitalised_forms_text_is_written_in(teacher):
+    """Word lists are lower-case; German writes every noun capitalised and every language
+    starts its sentences so. Each word's frequency is split between the two forms by the
+    teacher's Unigram scores: the nouns keep their capitalised pieces, while a function
+    word's lower-case piece keeps most of its mass. Turkish capitalises i as İ."""
+    tj_json = load_tokenizer_json(teacher.folder / "tokenizer.json")
+    tj, _, mass = prune(tj_json, ["Ouvrir le fichier"], fill_to=3000, languages=["de", "tr"],
+                        words_per_language=5000)
+    tok = Tokenizer.from_str(json.dumps(tj))
+    for word in ("Mann", "Frau", "Wasser", "Kinder", "İki"):
+        assert tok.encode(word).tokens[1:-1] == ["▁" + word], word
+    by_piece = {p: mass[i] for p, i in tok.get_vocab().items()}
+    assert by_piece["▁und"] > 10 * by_piece["▁Und"] > 0
+    assert by_piece["▁Wasser"] > 10 * by_piece.get("▁wasser", 0.0)
+
+
+def test_word_list_mass_splits_a_word_between_its_forms(teacher):
+    """Without piece scores each form gets half the word's frequency; a word that reads the
+    same capitalised (a digit, a script without case) keeps it whole."""
+    from distill.vocab import capitalised, word_list_mass
+
+    tok = teacher.tokenizer
+    mass = word_list_mass(tok, [("haus", 3.0), ("2024", 1.0)])
+    ids = {p: i for p, i in tok.get_vocab().items()}
+    assert mass[ids["▁Haus"]] == pytest.approx(0.375)
+    assert sum(mass.values()) == pytest.approx(
+        0.75 * (len(tok.encode("haus").ids) - 2 + len(tok.encode("Haus").ids) - 2) / 2
+        + 0.25 * (len(tok.encode("2024").ids) - 2))
+    assert capitalised("istanbul", "tr") == "İstanbul" and capitalised("ırmak", "tr") == "Irmak"
+    assert capitalised("istanbul", "en") == "Istanbul"
+
+
 def test_mass_weighted_svd_keeps_the_frequent_pieces_closer(teacher):
     """At E=16, weighting the SVD by the pieces' mass must reconstruct the heavy pieces'
     teacher rows better than the plain SVD does, and the light ones worse."""
