@@ -29,6 +29,8 @@ ROWS: list[tuple] = [
     ("teacher as a student (no prompt)", None, 0, 12, False),
     ("vocabulary: 48k pieces ranked by the corpus", ("corpus", 48000), 0, 12, False),
     ("vocabulary: 48k pieces ranked by word lists + corpus", ("words", 48000), 0, 12, False),
+    ("vocabulary: 60k pieces ranked by word lists + corpus (the default's)", ("words", 60000),
+     0, 12, False),
     ("vocabulary: 64k pieces ranked by word lists + corpus", ("words", 64000), 0, 12, False),
     ("vocabulary: 96k pieces ranked by word lists + corpus", ("words", 96000), 0, 12, False),
     ("48k (corpus), SVD to E=128", ("corpus", 48000), 128, 12, False),

@@ -16,7 +16,7 @@ from distill.errors import EdgekitError
 from distill.student import student_from_teacher
 from export.bundle import SUFFIX, Bundle, export_bundle, post_process, sha256
 from export.runtimes import executorch_runner, onnx_runner, torch_runner
-from export.to_pte import QuantizedEmbedding
+from export.to_pte import QuantizedEmbedding, least_error_scales, spread_table
 
 pytestmark = pytest.mark.slow
 
@@ -380,6 +380,52 @@ def test_quantized_embedding_stays_close_to_the_table(bits, width, least, scales
     assert torch.nn.functional.cosine_similarity(got, want).min() >= least
     assert q.weight.numel() * q.weight.element_size() == 500 * width * bits // 8
     assert q.scales.numel() == 500 * scales
+
+
+def test_a_spread_table_is_the_same_model_and_quantises_a_spiky_row_closely():
+    """The table turned by an orthogonal matrix the projection takes back: the same
+    embeddings in float; a row with one large value (as </s> has) keeps its direction in
+    4-bit rows once turned, where alone its spike rounds the rest to zero."""
+    import executorch.exir.passes._quant_patterns_and_replacements  # noqa: F401
+
+    from distill.student import Student, StudentConfig
+
+    torch.manual_seed(0)
+    model = Student(StudentConfig(vocab_size=50, embed_dim=128, hidden_size=32, num_layers=1,
+                                  num_recurrences=1, num_heads=4, intermediate_size=64,
+                                  max_len=16, pad_id=0)).eval()
+    with torch.no_grad():
+        model.token_embed.weight.mul_(0.05)[3, 7] = 1.0  # row 3: one spike
+    ids = torch.arange(16)[None]
+    want = model.embed(ids)
+    table = model.token_embed.weight.detach().clone()
+    turned = spread_table(model)  # turns model.embed_proj in place
+    with torch.no_grad():
+        model.token_embed.weight.copy_(turned)
+        assert torch.allclose(model.embed(ids), want, atol=1e-5)
+
+    def kept(t: torch.Tensor) -> float:  # the spiky row's cosine after 4-bit, in float
+        return float(torch.nn.functional.cosine_similarity(
+            QuantizedEmbedding(t, 4)(torch.tensor([3])) @ model.embed_proj.weight.T,
+            t[3:4] @ model.embed_proj.weight.T).item())
+
+    assert kept(turned) > 0.99 > 0.95 > kept(table @ torch.eye(128))
+
+
+def test_least_error_scales_clip_a_rare_large_value():
+    """Never a larger rounding error than the largest value's scale; clearly smaller where
+    one value stands far above the rest."""
+    torch.manual_seed(0)
+    groups = torch.randn(20, 1, 128)
+    groups[0, 0, 5] = 12.0
+
+    def error(scales: torch.Tensor) -> torch.Tensor:
+        q = torch.round(groups / scales[..., None]).clamp(-8, 7) * scales[..., None]
+        return ((q - groups) ** 2).sum(-1)
+
+    absmax = groups.abs().amax(-1) / 7
+    assert (error(least_error_scales(groups, 7)) <= error(absmax) + 1e-6).all()
+    assert error(least_error_scales(groups, 7))[0] < 0.9 * error(absmax)[0]
 
 
 def test_the_default_embedding_bits_follow_the_table():
