@@ -82,9 +82,10 @@ def word_list(lang: str, size: int) -> list[tuple[str, float]]:
 
 def capitalised(word: str, lang: str) -> str:
     """`word` as it starts a sentence (and as German writes every noun)."""
-    if lang in ("tr", "az") and word[:1] in ("i", "ı"):  # dotted and dotless i
-        return {"i": "İ", "ı": "I"}[word[0]] + word[1:]
-    return word[:1].upper() + word[1:]
+    first = word[:1]
+    if lang in ("tr", "az"):  # dotted and dotless i
+        first = {"i": "İ", "ı": "I"}.get(first, first)
+    return first.upper() + word[1:]
 
 
 def word_list_mass(tokenizer: Tokenizer, words: list[tuple[str, float]], lang: str = "",

@@ -36,16 +36,13 @@ def least_error_scales(groups: torch.Tensor, qmax: int) -> torch.Tensor:
     the one with the least squared rounding error (clipping a rare large value rounds the
     many small ones more finely)."""
     amax = groups.abs().amax(-1)
-    best = err = None
+    best, err = amax, torch.full_like(amax, float("inf"))
     for ratio in torch.linspace(0.5, 1.0, 11).tolist():
         scales = (amax * ratio / qmax).clamp(min=1e-10)
         q = torch.round(groups / scales[..., None]).clamp(-qmax - 1, qmax)
         e = ((q * scales[..., None] - groups) ** 2).sum(-1)
-        if best is None:
-            best, err = scales, e
-        else:
-            better = e < err
-            best, err = torch.where(better, scales, best), torch.where(better, e, err)
+        better = e < err
+        best, err = torch.where(better, scales, best), torch.where(better, e, err)
     return best
 
 
